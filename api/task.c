@@ -1,0 +1,386 @@
+/*
+ * task.c - the task API: spawn, await, release, cancel, names, yield,
+ * sleep, the cancelling counter and the per-task last error.
+ *
+ * Cancellation (asyncio's rules): weft_cancel counts a request and marks it
+ * pending; the pending request is delivered once, at the task's current or
+ * next suspension point, where that point's wait is interrupted (worker.c,
+ * weft__interrupt).  A sleeping task wakes with WEFT_ECANCELED; a task
+ * awaiting another forwards the cancel to it and gets its outcome; a task
+ * that never started never runs; one that returns 0 with the request still
+ * pending ends cancelled.
+ */
+#include "sched/internal.h"
+#include "sched/timerheap.h"
+
+#include <ck_pr.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define WEFT_ID_BLOCK 1024
+#define WEFT_MAX_STACK ((size_t)1 << 30)
+
+/* Outside tasks: per thread.  Read only through weft__self() first, so it
+ * is never read from a task that may have moved threads. */
+static __thread int tls_last_error;
+
+void weft__set_last_error(int rc)
+{
+    weft__worker_t *w = weft__self();
+    if (w && w->current)
+        w->current->last_error = rc;
+    else
+        tls_last_error = rc;
+}
+
+int weft_last_error(void)
+{
+    weft__worker_t *w = weft__self();
+    return w && w->current ? w->current->last_error : tls_last_error;
+}
+
+static weft_task_t *fail(int rc)
+{
+    weft__set_last_error(rc);
+    return NULL;
+}
+
+static weft_task_t *running(weft__worker_t **wp)
+{
+    weft__worker_t *w = weft__self();
+    *wp = w;
+    return w ? w->current : NULL;
+}
+
+static uint64_t next_id(struct weft_sched *s, weft__worker_t *w)
+{
+    if (!w) {
+        uint64_t block = atomic_fetch_add_explicit(&s->id_blocks, 1, memory_order_relaxed);
+        return block * WEFT_ID_BLOCK + 1;
+    }
+    if (WEFT_UNLIKELY(w->id_next == w->id_end)) {
+        uint64_t block = atomic_fetch_add_explicit(&s->id_blocks, 1, memory_order_relaxed);
+        w->id_next = block * WEFT_ID_BLOCK + 1;
+        w->id_end = w->id_next + WEFT_ID_BLOCK;
+    }
+    return w->id_next++;
+}
+
+weft_task_t *weft__task_new(struct weft_sched *s, weft__worker_t *w, weft_fn fn, void *arg,
+                            const weft_spawn_opts_t *opts)
+{
+    char *name = NULL;
+    if (opts && opts->stack_size > WEFT_MAX_STACK)
+        return fail(WEFT_EINVAL);
+    if (opts && opts->name && !(name = strdup(opts->name)))
+        return fail(WEFT_ENOMEM);
+    weft_task_t *t = weft__task_alloc(s, w);
+    if (!t) {
+        free(name);
+        return fail(WEFT_ENOMEM);
+    }
+    t->fn = fn;
+    t->arg = arg;
+    t->result = NULL;
+    t->rc = 0;
+    atomic_store_explicit(&t->waiters, 0, memory_order_relaxed);
+    t->fiber = NULL;
+    atomic_store_explicit(&t->wstate, 0, memory_order_relaxed);
+    atomic_store_explicit(&t->cancel_pending, 0, memory_order_relaxed);
+    atomic_store_explicit(&t->cancel_requests, 0, memory_order_relaxed);
+    t->wait_kind = WEFT_WAIT_NONE;
+    t->awaiting = NULL;
+    t->heap_index = WEFT_NOT_IN_HEAP;
+    atomic_store_explicit(&t->sleep_cancel_queued, 0, memory_order_relaxed);
+    t->sleep_req.kind = WEFT_IO_SLEEP;
+    t->sleep_cancel_req.kind = WEFT_IO_SLEEP_CANCEL;
+    t->id = next_id(s, w);
+    atomic_store_explicit(&t->name, name, memory_order_relaxed);
+    t->stack_size = opts ? opts->stack_size : 0;
+    t->last_error = 0;
+    /* Release: a walker (weft__task_foreach_live) that takes a reference
+     * from this count sees the fields above. */
+    atomic_store_explicit(&t->refs, 2, memory_order_release);
+    return t;
+}
+
+weft_task_t *weft_spawn_opts(weft_fn fn, void *arg, const weft_spawn_opts_t *opts)
+{
+    weft__worker_t *w;
+    if (!running(&w))
+        return fail(WEFT_EPERM);
+    if (!fn)
+        return fail(WEFT_EINVAL);
+    weft_task_t *t = weft__task_new(w->sched, w, fn, arg, opts);
+    if (!t)
+        return NULL;
+    weft__stat_inc(&w->n_spawn);
+    weft__push_local(w, t);
+    return t;
+}
+
+weft_task_t *weft_spawn(weft_fn fn, void *arg)
+{
+    return weft_spawn_opts(fn, arg, NULL);
+}
+
+void weft__task_unref(weft_task_t *t)
+{
+    /* acq_rel: the last owner sees every other owner's writes. */
+    if (atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) == 1) {
+        free(atomic_exchange_explicit(&t->name, NULL, memory_order_acquire));
+        weft__task_free(t);
+    }
+}
+
+void weft_task_release(weft_task_t *t)
+{
+    if (t)
+        weft__task_unref(t);
+}
+
+/* Takes the pending cancel request, if there is one: it is delivered. */
+static int take_cancel(weft_task_t *self)
+{
+    return atomic_load_explicit(&self->cancel_pending, memory_order_relaxed) &&
+           atomic_exchange_explicit(&self->cancel_pending, 0, memory_order_acq_rel);
+}
+
+static void begin_wait(weft_task_t *self, enum weft__wait_kind kind)
+{
+    self->wait_kind = kind;
+    self->wait_interrupted = false;
+    self->wait_rc = 0;
+    atomic_store_explicit(&self->wstate, 0, memory_order_relaxed);
+}
+
+/* ---- await ---------------------------------------------------------------- */
+
+static void post_await(weft__worker_t *w, void *arg)
+{
+    weft__waiter_t *node = arg;
+    weft_task_t *self = node->task, *t = self->awaiting;
+    uintptr_t head = atomic_load_explicit(&t->waiters, memory_order_acquire);
+    do {
+        if (head == WEFT_TASK_DONE) {
+            weft__push_local(w, self); /* finished meanwhile: nothing to wait for */
+            return;
+        }
+        node->next = (weft__waiter_t *)head;
+        /* Release: publishes the node to the finisher's acquire exchange. */
+    } while (!atomic_compare_exchange_weak_explicit(&t->waiters, &head, (uintptr_t)node,
+                                                    memory_order_release,
+                                                    memory_order_acquire));
+    weft__arm(w, self);
+}
+
+static void wait_task(weft__worker_t *w, weft_task_t *self, weft_task_t *t)
+{
+    /* A pending cancel is delivered here by forwarding it, as asyncio's
+     * Task forwards it to the future it waits on. */
+    if (take_cancel(self))
+        weft_cancel(t);
+    self->awaiting = t;
+    begin_wait(self, WEFT_WAIT_TASK);
+    if (weft__take_for_inline(w, t)) {
+        /* t runs on our stack.  Meanwhile we count as waiting on it, so a
+         * cancel of ours is forwarded to it like any other. */
+        atomic_store_explicit(&self->wstate, WEFT_W_WAITING, memory_order_seq_cst);
+        if (atomic_load_explicit(&self->cancel_pending, memory_order_seq_cst))
+            weft__interrupt(self);
+        weft__run_inline(w, t);
+        /* A canceller may hold the claim for a moment; nobody wakes us. */
+        uint32_t expect = WEFT_W_WAITING;
+        while (!atomic_compare_exchange_weak_explicit(&self->wstate, &expect, 0,
+                                                      memory_order_acquire,
+                                                      memory_order_relaxed)) {
+            expect = WEFT_W_WAITING;
+            ck_pr_stall();
+        }
+    } else {
+        weft__waiter_t node = {.next = NULL, .task = self};
+        atomic_init(&node.futex, 0);
+        weft__suspend(w, post_await, &node);
+    }
+    self->wait_kind = WEFT_WAIT_NONE;
+    self->awaiting = NULL;
+}
+
+int weft_await(weft_task_t *t, void **result)
+{
+    weft__worker_t *w;
+    weft_task_t *self = running(&w);
+    if (!t)
+        return WEFT_EINVAL;
+    if (!self)
+        return WEFT_EPERM;
+    if (t == self)
+        return WEFT_EDEADLK;
+    if (!weft__task_is_done(t))
+        wait_task(w, self, t);
+    if (result)
+        *result = t->result;
+    return t->rc;
+}
+
+/* ---- cancellation ------------------------------------------------------- */
+
+int weft_cancel(weft_task_t *t)
+{
+    if (!t)
+        return WEFT_EINVAL;
+    if (weft__task_is_done(t))
+        return 0;
+    atomic_fetch_add_explicit(&t->cancel_requests, 1, memory_order_relaxed);
+    /* seq_cst: pairs with the arming of a wait (see weft__arm). */
+    atomic_store_explicit(&t->cancel_pending, 1, memory_order_seq_cst);
+    weft__interrupt(t);
+    return 1;
+}
+
+int weft_cancelling(void)
+{
+    weft__worker_t *w;
+    weft_task_t *self = running(&w);
+    if (!self)
+        return WEFT_EPERM;
+    return atomic_load_explicit(&self->cancel_requests, memory_order_relaxed);
+}
+
+int weft_uncancel(void)
+{
+    weft__worker_t *w;
+    weft_task_t *self = running(&w);
+    if (!self)
+        return WEFT_EPERM;
+    int32_t n = atomic_load_explicit(&self->cancel_requests, memory_order_relaxed);
+    while (n > 0 && !atomic_compare_exchange_weak_explicit(&self->cancel_requests, &n, n - 1,
+                                                           memory_order_relaxed,
+                                                           memory_order_relaxed)) {
+    }
+    if (n <= 1) /* no request left: none is pending either (asyncio 3.13) */
+        atomic_store_explicit(&self->cancel_pending, 0, memory_order_relaxed);
+    return n > 0 ? n - 1 : 0;
+}
+
+int weft_task_done(const weft_task_t *t)
+{
+    return t && weft__task_is_done(t);
+}
+
+int weft_task_cancelled(const weft_task_t *t)
+{
+    return t && weft__task_is_done(t) && t->rc == WEFT_ECANCELED;
+}
+
+/* ---- names ------------------------------------------------------------------ */
+
+const char *weft_task_name(weft_task_t *t)
+{
+    if (!t)
+        return NULL;
+    char *name = atomic_load_explicit(&t->name, memory_order_acquire);
+    if (name)
+        return name;
+    char buf[32];
+    snprintf(buf, sizeof buf, "Task-%" PRIu64, t->id);
+    char *made = strdup(buf);
+    if (!made)
+        return "Task-?";
+    /* Whoever names it first wins; acq_rel publishes the string. */
+    if (!atomic_compare_exchange_strong_explicit(&t->name, &name, made, memory_order_acq_rel,
+                                                 memory_order_acquire)) {
+        free(made);
+        return name;
+    }
+    return made;
+}
+
+int weft_task_set_name(weft_task_t *t, const char *name)
+{
+    if (!t || !name)
+        return WEFT_EINVAL;
+    char *copy = strdup(name);
+    if (!copy)
+        return WEFT_ENOMEM;
+    free(atomic_exchange_explicit(&t->name, copy, memory_order_acq_rel));
+    return 0;
+}
+
+size_t weft__task_name_into(weft_task_t *t, char *buf, size_t cap)
+{
+    /* Async-signal-safe: no allocation, no stdio. */
+    const char *name = atomic_load_explicit(&t->name, memory_order_acquire);
+    size_t n = 0;
+    if (name) {
+        while (name[n] && n + 1 < cap) {
+            buf[n] = name[n];
+            n++;
+        }
+    } else {
+        char digits[24];
+        int d = 0;
+        uint64_t id = t->id;
+        do {
+            digits[d++] = (char)('0' + id % 10);
+            id /= 10;
+        } while (id);
+        for (const char *p = "Task-"; *p && n + 1 < cap; p++)
+            buf[n++] = *p;
+        while (d > 0 && n + 1 < cap)
+            buf[n++] = digits[--d];
+    }
+    buf[n] = '\0';
+    return n;
+}
+
+/* ---- yield and sleep ----------------------------------------------------- */
+
+weft_task_t *weft_current(void)
+{
+    weft__worker_t *w;
+    return running(&w);
+}
+
+int weft_yield(void)
+{
+    weft__worker_t *w;
+    weft_task_t *self = running(&w);
+    if (!self)
+        return WEFT_EPERM;
+    if (take_cancel(self))
+        return WEFT_ECANCELED;
+    weft__yield(w);
+    return take_cancel(self) ? WEFT_ECANCELED : 0;
+}
+
+static void post_sleep(weft__worker_t *w, void *arg)
+{
+    weft_task_t *self = arg;
+    weft__io_submit(self->sched->io, &self->sleep_req);
+    weft__arm(w, self);
+}
+
+int weft_sleep(int64_t ms)
+{
+    weft__worker_t *w;
+    weft_task_t *self = running(&w);
+    if (!self)
+        return WEFT_EPERM;
+    if (ms <= 0)
+        return weft_yield();
+    if (take_cancel(self) || atomic_load_explicit(&self->sched->stopping, memory_order_acquire))
+        return WEFT_ECANCELED;
+    uint64_t now = weft__now_ns();
+    uint64_t span = (uint64_t)ms > (UINT64_MAX - now) / 1000000 ? UINT64_MAX - now
+                                                                  : (uint64_t)ms * 1000000;
+    self->deadline_ns = now + span;
+    begin_wait(self, WEFT_WAIT_SLEEP);
+    weft__suspend(w, post_sleep, self);
+    self->wait_kind = WEFT_WAIT_NONE;
+    if (take_cancel(self))
+        return WEFT_ECANCELED;
+    return self->wait_rc;
+}

@@ -1,0 +1,210 @@
+/*
+ * weft.h - the one public header of weft: stackful tasks on every core.
+ *
+ * A task is a plain C function run on its own small stack by one of the
+ * worker threads.  It may suspend (await another task, sleep, yield) without
+ * blocking its thread; while suspended it may move to another worker.
+ *
+ * Conventions (libuv's): int functions return 0, or a count, on success and
+ * a negative errno-style code on failure.  Functions that return a pointer
+ * return NULL on failure and leave the code in weft_last_error().  weft never
+ * reports through errno.
+ *
+ * Ownership: tasks are reference counted.  Every weft_task_t* a function
+ * returns is a reference the caller owns and gives back with
+ * weft_task_release().  A function that takes a weft_task_t* borrows it.
+ *
+ * Thread-safety: weft_cancel, weft_task_done, weft_task_cancelled,
+ * weft_task_release, weft_submit, weft_strerror and weft_last_error may be
+ * called from any thread.  Functions that suspend (weft_await, weft_sleep,
+ * weft_yield) and weft_spawn* need a task and return WEFT_EPERM outside one.
+ */
+#ifndef WEFT_H
+#define WEFT_H
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(WEFT_STATIC)
+#define WEFT_EXPORT
+#elif defined(__GNUC__)
+#define WEFT_EXPORT __attribute__((visibility("default")))
+#else
+#define WEFT_EXPORT
+#endif
+
+#define WEFT_VERSION_MAJOR 0
+#define WEFT_VERSION_MINOR 1
+
+/* Error codes.  Socket errors (later) are libuv's negative errno values. */
+#define WEFT_ECANCELED (-ECANCELED) /* the task was cancelled */
+#define WEFT_ETIMEDOUT (-ETIMEDOUT) /* a timeout expired */
+#define WEFT_EINVAL (-EINVAL)       /* a bad argument */
+#define WEFT_ENOMEM (-ENOMEM)       /* out of memory or mappings */
+#define WEFT_EPERM (-EPERM)         /* needs a task (or must not be in one) */
+#define WEFT_EDEADLK (-EDEADLK)     /* a task awaits itself */
+#define WEFT_ESHUTDOWN (-ESHUTDOWN) /* the scheduler is stopping */
+#define WEFT_ECLOSED (-4200)        /* the channel is closed */
+
+/* A timeout or sleep that never expires. */
+#define WEFT_FOREVER INT64_MAX
+
+/* The largest number of workers a scheduler may have. */
+#define WEFT_MAX_WORKERS 256
+
+typedef struct weft_task weft_task_t;
+typedef struct weft_sched weft_sched_t;
+
+/*
+ * A task function.  It returns 0 on success or a negative code, and may
+ * store a result pointer in *result (NULL if it does not).
+ */
+typedef int (*weft_fn)(void *arg, void **result);
+
+/* Scheduler configuration; zero-filled (or a NULL pointer) means defaults. */
+typedef struct weft_config {
+    unsigned workers;  /* worker threads; 0 = one per online CPU */
+    size_t stack_size; /* default task stack; 0 = 64 KiB */
+    unsigned flags;    /* WEFT_STACK_* below */
+} weft_config_t;
+
+/* Stack protection is picked at run time; these flags force a method. */
+#define WEFT_STACK_MPROTECT 0x1u /* a PROT_NONE guard page per stack */
+#define WEFT_STACK_CANARY 0x2u   /* no guard page: a canary checked at switches */
+
+typedef struct weft_spawn_opts {
+    const char *name;  /* copied; NULL = "Task-N" */
+    size_t stack_size; /* 0 = the scheduler's default */
+} weft_spawn_opts_t;
+
+/* Per-worker counters, read with weft_stats(). */
+typedef struct weft_worker_stats {
+    uint64_t spawns;         /* tasks spawned by tasks on this worker */
+    uint64_t steals;         /* tasks taken from other workers */
+    uint64_t steal_attempts; /* steal tries, successful or not */
+    uint64_t parks;          /* times this worker went to sleep */
+    uint64_t wakeups;        /* times it was woken to look for work */
+    uint64_t injector_pops;  /* tasks taken from the shared injector */
+    uint64_t inline_awaits;  /* awaited children run on the awaiter's stack */
+    uint64_t switches;       /* context switches into tasks */
+} weft_worker_stats_t;
+
+typedef struct weft_stats {
+    unsigned workers;       /* entries used in worker[] */
+    uint64_t tasks_live;    /* spawned and not yet finished */
+    uint64_t stacks_in_use; /* stacks held by running or suspended tasks */
+    uint64_t stacks_mapped; /* stacks mapped, in use or pooled */
+    weft_worker_stats_t worker[WEFT_MAX_WORKERS];
+} weft_stats_t;
+
+/* ---- runtime ----------------------------------------------------------- */
+
+/*
+ * Starts a scheduler, runs main(arg) as its first task, waits for it, stops
+ * the scheduler (cancelling what is left) and returns main's code.  The
+ * equivalent of asyncio.run().  WEFT_EPERM when called from a task.
+ */
+WEFT_EXPORT int weft_run(const weft_config_t *cfg, weft_fn main, void *arg,
+                         void **result);
+
+/* Starts worker threads and the I/O thread.  NULL on failure. */
+WEFT_EXPORT weft_sched_t *weft_start(const weft_config_t *cfg);
+
+/*
+ * Creates a task from any thread and queues it on s.  Returns a reference
+ * the caller owns.  NULL with WEFT_ESHUTDOWN once s is stopping.
+ */
+WEFT_EXPORT weft_task_t *weft_submit(weft_sched_t *s, weft_fn fn, void *arg);
+
+/*
+ * Blocks the calling thread (not a task: WEFT_EPERM there, use weft_await)
+ * until t finishes; returns t's code and stores its result.
+ */
+WEFT_EXPORT int weft_block_on(weft_task_t *t, void **result);
+
+/*
+ * Cancels every task still alive (each sees WEFT_ECANCELED where it waits),
+ * waits for them, joins every thread and frees everything, s included.
+ * Task handles the caller still holds become invalid.  Not from a task.
+ */
+WEFT_EXPORT int weft_stop(weft_sched_t *s);
+
+/* ---- tasks ------------------------------------------------------------- */
+
+/*
+ * Creates a task and queues it on the current worker; the caller keeps
+ * running.  Needs a task: NULL with WEFT_EPERM outside one.
+ */
+WEFT_EXPORT weft_task_t *weft_spawn(weft_fn fn, void *arg);
+WEFT_EXPORT weft_task_t *weft_spawn_opts(weft_fn fn, void *arg,
+                                         const weft_spawn_opts_t *opts);
+
+/*
+ * Waits for t and returns its code, storing its result if result is not
+ * NULL.  A finished task may be awaited again.  If the awaiter is cancelled
+ * while it waits, the cancel is forwarded to t and the awaiter gets t's
+ * outcome.  WEFT_EDEADLK if t is the caller.
+ */
+WEFT_EXPORT int weft_await(weft_task_t *t, void **result);
+
+/* Gives back a reference.  A running task keeps going without it. */
+WEFT_EXPORT void weft_task_release(weft_task_t *t);
+
+/*
+ * Requests cancellation of t, from any thread.  Returns 1 if a request was
+ * made, 0 if t had already finished.  t sees WEFT_ECANCELED at its current
+ * or next suspension point; if it never started it never runs.
+ */
+WEFT_EXPORT int weft_cancel(weft_task_t *t);
+
+WEFT_EXPORT int weft_task_done(const weft_task_t *t);
+WEFT_EXPORT int weft_task_cancelled(const weft_task_t *t);
+
+/*
+ * The task's name; valid until the task is renamed or its last reference
+ * is released.
+ */
+WEFT_EXPORT const char *weft_task_name(weft_task_t *t);
+WEFT_EXPORT int weft_task_set_name(weft_task_t *t, const char *name);
+
+/* The running task (a borrowed reference), or NULL outside tasks. */
+WEFT_EXPORT weft_task_t *weft_current(void);
+
+/* Lets other runnable tasks run first.  WEFT_ECANCELED if cancelled. */
+WEFT_EXPORT int weft_yield(void);
+
+/*
+ * Suspends the task for at least ms milliseconds (never less); ms <= 0
+ * yields.  WEFT_ECANCELED if cancelled while asleep.
+ */
+WEFT_EXPORT int weft_sleep(int64_t ms);
+
+/* Pending cancel requests of the current task (asyncio's cancelling()). */
+WEFT_EXPORT int weft_cancelling(void);
+
+/* Withdraws one cancel request; returns the count left. */
+WEFT_EXPORT int weft_uncancel(void);
+
+/* ---- insight ----------------------------------------------------------- */
+
+WEFT_EXPORT const char *weft_strerror(int rc);
+
+/* The code left by the last call that returned NULL (per task, else per thread). */
+WEFT_EXPORT int weft_last_error(void);
+
+/*
+ * Counters of the calling task's scheduler, or, outside tasks, of the most
+ * recently started scheduler still running.  WEFT_EINVAL if there is none.
+ */
+WEFT_EXPORT int weft_stats(weft_stats_t *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* WEFT_H */

@@ -1,0 +1,61 @@
+/*
+ * inject.c - the injector: the shared queue for tasks made runnable by
+ * threads that own no deque (the I/O thread, foreign threads) and for the
+ * overflow of full deques.
+ *
+ * Producers never lock: a push is one atomic exchange (mpsc.h), so foreign
+ * submitters do not queue behind each other on a lock.  Consumers are the
+ * workers; they take turns through a try-lock (a worker that finds it taken
+ * goes on with other sources), and a worker that gets the lock moves a batch
+ * into its own deque, where the others can steal it.
+ */
+#include "sched/internal.h"
+
+#define WEFT_INJECT_BATCH 32
+
+void weft__inject_init(weft__inject_t *in)
+{
+    weft__mpsc_init(&in->q);
+    atomic_flag_clear(&in->lock);
+}
+
+static weft_task_t *task_of(weft__mpsc_node_t *n)
+{
+    return (weft_task_t *)((char *)n - offsetof(weft_task_t, qnode));
+}
+
+void weft__inject_push(struct weft_sched *s, weft_task_t *first, weft_task_t *last)
+{
+    weft__mpsc_push_chain(&s->inject.q, &first->qnode, &last->qnode);
+    weft__park_notify(s);
+}
+
+weft_task_t *weft__inject_pop(weft__worker_t *w)
+{
+    weft__inject_t *in = &w->sched->inject;
+    if (weft__mpsc_empty(&in->q))
+        return NULL;
+    /* Acquire: pairs with the release clear of the previous consumer, which
+     * hands over the queue's consumer-side state (tail). */
+    if (atomic_flag_test_and_set_explicit(&in->lock, memory_order_acquire))
+        return NULL;
+    weft__mpsc_node_t *n = weft__mpsc_pop(&in->q);
+    weft_task_t *first = n ? task_of(n) : NULL;
+    int moved = 0;
+    while (first && moved < WEFT_INJECT_BATCH) {
+        /* Keep half the ring free so a batch never overflows back here. */
+        int64_t used = atomic_load_explicit(&w->deque.bottom, memory_order_relaxed) -
+                       atomic_load_explicit(&w->deque.top, memory_order_relaxed);
+        if (used >= WEFT_DEQUE_SIZE / 2 || !(n = weft__mpsc_pop(&in->q)))
+            break;
+        weft__deque_push(&w->deque, task_of(n));
+        moved++;
+    }
+    int more = !weft__mpsc_empty(&in->q);
+    atomic_flag_clear_explicit(&in->lock, memory_order_release);
+    if (first)
+        weft__stat_inc(&w->n_inject);
+    if (moved || more)
+        weft__park_notify(w->sched);
+    return first;
+}

@@ -1,0 +1,269 @@
+/*
+ * internal.h - the runtime's shared structures: task, fiber, worker and
+ * scheduler, and the functions the sched/ files offer each other and api/.
+ * Nothing here is public; the public contract is api/weft.h.
+ */
+#ifndef WEFT_INTERNAL_H
+#define WEFT_INTERNAL_H
+
+#include "api/weft.h"
+#include "sched/coro.h"
+#include "sched/deque.h"
+#include "sched/mpsc.h"
+
+#include <ck_ec.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define WEFT_CACHELINE 64
+#define WEFT_DEFAULT_STACK (64 * 1024)
+
+typedef struct weft__worker weft__worker_t;
+typedef struct weft__fiber weft__fiber_t;
+typedef struct weft__io weft__io_t;
+
+/* ---- waiting ---------------------------------------------------------------
+ * A suspended task is woken exactly once.  Its wstate word decides races
+ * between the waker (a completion, a timer), a canceller that interrupts the
+ * wait and the task's own arming after it has switched out:
+ *   WAITING  set after the task's context is saved and its wait registered;
+ *   WAKE     set by the (first) waker;
+ *   CLAIM    held by a canceller while it interrupts the wait, which keeps
+ *            the task (and the wait record on its stack) where it is.
+ * Whoever completes WAITING+WAKE without CLAIM, or drops CLAIM after WAKE,
+ * makes the task runnable. */
+enum { WEFT_W_WAITING = 1u, WEFT_W_WAKE = 2u, WEFT_W_CLAIM = 4u };
+
+/* What a suspended task waits on, for cancellation and for weft_dump. */
+enum weft__wait_kind { WEFT_WAIT_NONE, WEFT_WAIT_TASK, WEFT_WAIT_SLEEP };
+
+/* A registration on a task's list of awaiters: a task, or a thread. */
+typedef struct weft__waiter {
+    struct weft__waiter *next;
+    weft_task_t *task;        /* the awaiting task, or NULL for a thread */
+    _Atomic uint32_t futex;   /* thread waiters: 1 once woken */
+} weft__waiter_t;
+
+/* A request to the I/O thread, embedded where it lives (task, io). */
+enum weft__io_kind { WEFT_IO_SLEEP, WEFT_IO_SLEEP_CANCEL, WEFT_IO_STOP };
+typedef struct weft__io_req {
+    weft__mpsc_node_t node;
+    enum weft__io_kind kind;
+} weft__io_req_t;
+
+#define WEFT_TASK_DONE ((uintptr_t)1) /* the waiters word once finished */
+
+struct weft_task {
+    /* Hot: spawn, run, await, finish. */
+    weft_fn fn;
+    void *arg;
+    void *result;
+    int rc;
+    _Atomic uint32_t refs;          /* user references + 1 until finished */
+    _Atomic uintptr_t waiters;      /* weft__waiter_t list, or WEFT_TASK_DONE */
+    weft__fiber_t *fiber;           /* the stack it runs on once started */
+    struct weft_sched *sched;
+    weft__mpsc_node_t qnode;        /* injector link; free-list link */
+
+    /* Waiting and cancellation. */
+    _Atomic uint32_t wstate;        /* WEFT_W_* */
+    _Atomic uint32_t cancel_pending;/* an undelivered cancel request */
+    _Atomic int32_t cancel_requests;/* weft_cancelling() */
+    enum weft__wait_kind wait_kind;
+    bool wait_interrupted;          /* this wait was interrupted once */
+    int wait_rc;                    /* set by the waker: 0 or an error */
+    weft_task_t *awaiting;          /* the task it awaits (cancel forwards) */
+
+    /* Sleeping: owned by the I/O thread while queued there. */
+    uint64_t deadline_ns;
+    uint32_t heap_index;            /* position in the timer heap, or ~0 */
+    _Atomic uint32_t sleep_cancel_queued;
+    weft__io_req_t sleep_req;
+    weft__io_req_t sleep_cancel_req;
+
+    /* Identity. */
+    uint64_t id;
+    _Atomic(char *) name;           /* NULL = "Task-<id>" made on demand */
+    size_t stack_size;              /* 0 = the scheduler's default */
+    int last_error;                 /* weft_last_error() inside the task */
+};
+
+/* ---- fibers: a stack with a context, reused across tasks --------------- */
+struct weft__fiber {
+    weft__ctx_t ctx;
+    weft_task_t *task;          /* the task that started on it */
+    weft__fiber_t *next;        /* pool link */
+    void *lo;                   /* lowest usable byte (the canary word) */
+    size_t size;                /* usable bytes below this header */
+    size_t requested;           /* the stack size the task asked for */
+    void *guard_lo;             /* the guard page (or unprotected gap) */
+    size_t map_len;             /* bytes mapped for a stack of its own */
+    uint8_t pooled;             /* default size: goes back to a pool */
+    uint8_t mprotected;         /* its guard page costs two mappings */
+};
+
+#define WEFT_CANARY 0x5745465443414e59ull /* "WEFTCANY" */
+
+/* ---- worker ------------------------------------------------------------ */
+typedef void (*weft__post_fn)(weft__worker_t *w, void *arg);
+
+struct weft__worker {
+    weft__deque_t deque;
+    _Alignas(WEFT_CACHELINE) _Atomic(weft_task_t *) next; /* just woken */
+    _Alignas(WEFT_CACHELINE) struct weft_sched *sched;
+    unsigned index;
+    unsigned next_streak;       /* consecutive runs from the next slot */
+    uint32_t tick;              /* scheduling decisions, for the injector */
+    uint64_t rng;               /* victim choice */
+    weft_task_t *current;       /* the innermost running task */
+    weft__fiber_t *fiber;       /* the fiber running, NULL on the thread stack */
+    weft__ctx_t thread_ctx;     /* the worker thread's own stack */
+    weft__post_fn post;         /* runs after the next switch, on this thread */
+    void *post_arg;
+    weft_task_t *free_tasks;    /* task free list (qnode links) */
+    unsigned nfree_tasks;
+    weft__fiber_t *free_fibers; /* stack pool */
+    unsigned nfree_fibers;
+    uint64_t id_next, id_end;   /* block of task ids */
+    bool spinning;
+    bool idle;                  /* on the idle list (under park lock) */
+    _Atomic bool woken_spinning;/* set by a waker that counted us spinning */
+    struct ck_ec32 ec;          /* parking */
+    pthread_t thread;
+    void *altstack;             /* signal stack for overflow reports */
+    /* Counters: written by this worker only (relaxed), read by weft_stats. */
+    _Atomic uint64_t n_spawn, n_steal, n_steal_try, n_park, n_wake, n_inject,
+        n_inline, n_switch, n_started, n_finished;
+};
+
+typedef struct weft__park {
+    _Alignas(WEFT_CACHELINE) _Atomic uint32_t nspinning;
+    _Atomic uint32_t nidle;
+    pthread_mutex_t lock;
+    unsigned *idle;             /* stack of parked worker indices */
+    unsigned nidle_list;
+} weft__park_t;
+
+typedef struct weft__inject {
+    weft__mpsc_t q;
+    _Alignas(WEFT_CACHELINE) atomic_flag lock; /* one consumer at a time */
+} weft__inject_t;
+
+typedef struct weft__stackpool {
+    pthread_mutex_t lock;
+    weft__fiber_t *free;        /* shared overflow of the worker pools */
+    struct weft__slab *slabs;   /* every mapping, unmapped at stop */
+    size_t slot_size;           /* guard + default stack */
+    int guard_mode;             /* WEFT_GUARD_* */
+    long map_budget;            /* mappings mprotect guards may still use */
+    _Atomic uint64_t mapped, in_use;
+} weft__stackpool_t;
+
+typedef struct weft__taskmem {
+    pthread_mutex_t lock;
+    weft_task_t *free;          /* for threads that are not workers */
+    struct weft__chunk *chunks; /* every task ever made; freed at stop */
+    _Atomic uint64_t spawned_foreign; /* made by weft_submit */
+} weft__taskmem_t;
+
+struct weft_sched {
+    unsigned nworkers;
+    weft__worker_t *workers;
+    size_t stack_size;
+    unsigned flags;
+    _Atomic int stopping;       /* weft_stop began: new waits end cancelled */
+    _Atomic int exiting;        /* workers leave their loops */
+    _Atomic uint64_t id_blocks;
+    weft__inject_t inject;
+    weft__park_t park;
+    weft__stackpool_t stacks;
+    weft__taskmem_t taskmem;
+    weft__io_t *io;
+};
+
+/* ---- worker.c ------------------------------------------------------------ */
+weft__worker_t *weft__self(void);
+int weft__workers_start(struct weft_sched *s);
+void weft__workers_join(struct weft_sched *s);
+void weft__ready(weft_task_t *t);
+void weft__push_local(weft__worker_t *w, weft_task_t *t);
+void weft__suspend(weft__worker_t *w, weft__post_fn post, void *arg);
+void weft__run_inline(weft__worker_t *w, weft_task_t *t);
+void weft__finish(weft__worker_t *w, weft_task_t *t, int rc, void *result);
+weft_task_t *weft__take_for_inline(weft__worker_t *w, weft_task_t *t);
+int weft__yield(weft__worker_t *w);
+
+/* ---- wait protocol (worker.c) -------------------------------------------- */
+void weft__wake(weft_task_t *t);
+void weft__arm(weft__worker_t *w, weft_task_t *t);
+void weft__interrupt(weft_task_t *t);
+
+/* ---- inject.c -------------------------------------------------------------- */
+void weft__inject_init(weft__inject_t *in);
+void weft__inject_push(struct weft_sched *s, weft_task_t *first, weft_task_t *last);
+weft_task_t *weft__inject_pop(weft__worker_t *w);
+
+/* ---- park.c ---------------------------------------------------------------- */
+int weft__park_init(struct weft_sched *s);
+void weft__park_destroy(struct weft_sched *s);
+void weft__park_notify(struct weft_sched *s);
+void weft__park_notify_local(struct weft_sched *s);
+void weft__park_wait(weft__worker_t *w);
+void weft__park_wake_all(struct weft_sched *s);
+int weft__work_visible(struct weft_sched *s);
+void weft__futex_wait(_Atomic uint32_t *addr, uint32_t val);
+void weft__futex_wake(_Atomic uint32_t *addr);
+
+/* ---- stack.c --------------------------------------------------------------- */
+int weft__stacks_init(struct weft_sched *s);
+void weft__stacks_destroy(struct weft_sched *s);
+weft__fiber_t *weft__fiber_get(weft__worker_t *w, size_t requested);
+void weft__fiber_put(weft__worker_t *w, weft__fiber_t *f);
+bool weft__fiber_fits(struct weft_sched *s, size_t requested);
+void weft__stack_check(weft__fiber_t *f, weft_task_t *t);
+int weft__overflow_handler_install(weft__worker_t *w);
+void weft__overflow_handler_remove(weft__worker_t *w);
+
+/* ---- taskmem.c ------------------------------------------------------------ */
+int weft__taskmem_init(struct weft_sched *s);
+void weft__taskmem_destroy(struct weft_sched *s);
+weft_task_t *weft__task_alloc(struct weft_sched *s, weft__worker_t *w);
+void weft__task_free(weft_task_t *t);
+void weft__task_foreach_live(struct weft_sched *s, void (*fn)(weft_task_t *, void *),
+                             void *ctx);
+uint64_t weft__tasks_live(struct weft_sched *s);
+
+/* ---- io.c ------------------------------------------------------------------ */
+int weft__io_start(struct weft_sched *s);
+void weft__io_stop(struct weft_sched *s);
+void weft__io_submit(weft__io_t *io, weft__io_req_t *req);
+uint64_t weft__now_ns(void);
+
+/* ---- api/task.c, used by the runtime ------------------------------------- */
+weft_task_t *weft__task_new(struct weft_sched *s, weft__worker_t *w, weft_fn fn, void *arg,
+                            const weft_spawn_opts_t *opts);
+void weft__task_unref(weft_task_t *t);
+void weft__set_last_error(int rc);
+size_t weft__task_name_into(weft_task_t *t, char *buf, size_t cap);
+
+#define WEFT_LIKELY(x) __builtin_expect(!!(x), 1)
+#define WEFT_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+static inline void weft__stat_inc(_Atomic uint64_t *c)
+{
+    /* Only the owning worker writes; weft_stats reads racily: relaxed. */
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+}
+
+static inline int weft__task_is_done(const weft_task_t *t)
+{
+    /* Acquire: pairs with the release exchange in weft__finish, so rc and
+     * result are visible once we see the task done. */
+    return atomic_load_explicit(&((weft_task_t *)t)->waiters, memory_order_acquire) ==
+           WEFT_TASK_DONE;
+}
+
+#endif

@@ -1,0 +1,191 @@
+/*
+ * io.c - the I/O thread: one libuv loop on a thread of its own, fed through
+ * a lock-free inbox.  It owns sleep deadlines now (and sockets and blocking
+ * calls as they come).  This file, and the files it owns, are the only ones
+ * that call libuv.
+ *
+ * Tasks hand requests over with weft__io_submit: a push on the MPSC inbox
+ * (mpsc.h) and, only when the inbox was not already signalled, one
+ * uv_async_send; the async callback drains the whole inbox, so a burst of
+ * requests costs one wake-up of this thread.
+ *
+ * Sleeps: deadlines are kept in nanoseconds in a heap (timerheap.c) under
+ * one uv_timer, armed for the earliest deadline rounded up to the next
+ * millisecond; a timer that fires early (libuv's clock is in whole
+ * milliseconds) is simply armed again, so a sleep never ends early.  A woken
+ * task goes back to the workers through the injector.
+ */
+#include "sched/internal.h"
+#include "sched/timerheap.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <uv.h>
+
+struct weft__io {
+    uv_loop_t loop;
+    uv_async_t async;
+    uv_timer_t timer;
+    weft__mpsc_t inbox;
+    _Atomic uint32_t signalled; /* an uv_async_send is on its way */
+    weft__timerheap_t heap;
+    weft__io_req_t stop_req;
+    pthread_t thread;
+    struct weft_sched *sched;
+};
+
+uint64_t weft__now_ns(void)
+{
+    return uv_hrtime();
+}
+
+void weft__io_submit(weft__io_t *io, weft__io_req_t *req)
+{
+    weft__mpsc_push(&io->inbox, &req->node);
+    /* acq_rel: release makes our push visible to the drain that resets the
+     * flag after reading it (its exchange is acquire). */
+    if (!atomic_exchange_explicit(&io->signalled, 1, memory_order_acq_rel))
+        uv_async_send(&io->async);
+}
+
+static weft_task_t *task_of(weft__io_req_t *req, size_t offset)
+{
+    return (weft_task_t *)((char *)req - offset);
+}
+
+static void arm_timer(weft__io_t *io);
+
+static void fire_timers(weft__io_t *io)
+{
+    uint64_t now = uv_hrtime();
+    weft_task_t *t;
+    while ((t = weft__th_min(&io->heap)) && t->deadline_ns <= now) {
+        weft__th_remove(&io->heap, t);
+        t->wait_rc = 0;
+        weft__wake(t);
+    }
+}
+
+static void on_timer(uv_timer_t *timer)
+{
+    weft__io_t *io = timer->data;
+    fire_timers(io);
+    arm_timer(io);
+}
+
+static void arm_timer(weft__io_t *io)
+{
+    weft_task_t *t = weft__th_min(&io->heap);
+    if (!t) {
+        uv_timer_stop(&io->timer);
+        return;
+    }
+    uv_update_time(&io->loop);
+    uint64_t now = uv_hrtime();
+    uint64_t left = t->deadline_ns > now ? t->deadline_ns - now : 0;
+    uint64_t ms = left / 1000000 + (left % 1000000 != 0); /* rounded up */
+    uv_timer_start(&io->timer, on_timer, ms, 0);
+}
+
+static void handle(weft__io_t *io, weft__io_req_t *req)
+{
+    weft_task_t *t;
+    switch (req->kind) {
+    case WEFT_IO_SLEEP:
+        t = task_of(req, offsetof(weft_task_t, sleep_req));
+        if (weft__th_push(&io->heap, t) != 0) {
+            t->wait_rc = WEFT_ENOMEM;
+            weft__wake(t);
+        }
+        break;
+    case WEFT_IO_SLEEP_CANCEL:
+        t = task_of(req, offsetof(weft_task_t, sleep_cancel_req));
+        /* The request node may be queued again from here on. */
+        atomic_store_explicit(&t->sleep_cancel_queued, 0, memory_order_release);
+        if (t->heap_index != WEFT_NOT_IN_HEAP) {
+            weft__th_remove(&io->heap, t);
+            t->wait_rc = WEFT_ECANCELED;
+            weft__wake(t);
+        }
+        break;
+    case WEFT_IO_STOP:
+        uv_close((uv_handle_t *)&io->async, NULL);
+        uv_close((uv_handle_t *)&io->timer, NULL);
+        break;
+    }
+}
+
+static void on_async(uv_async_t *async)
+{
+    weft__io_t *io = async->data;
+    /* Acquire: pairs with the submitters' exchange (see weft__io_submit);
+     * anything pushed after this reset signals again. */
+    atomic_exchange_explicit(&io->signalled, 0, memory_order_acq_rel);
+    weft__mpsc_node_t *n;
+    bool stop = false;
+    while ((n = weft__mpsc_pop(&io->inbox))) {
+        weft__io_req_t *req = (weft__io_req_t *)n;
+        stop |= req->kind == WEFT_IO_STOP;
+        handle(io, req);
+    }
+    if (!stop) {
+        fire_timers(io);
+        arm_timer(io);
+    }
+}
+
+static void *io_main(void *arg)
+{
+    weft__io_t *io = arg;
+    uv_run(&io->loop, UV_RUN_DEFAULT);
+    return NULL;
+}
+
+int weft__io_start(struct weft_sched *s)
+{
+    weft__io_t *io = calloc(1, sizeof *io);
+    if (!io)
+        return WEFT_ENOMEM;
+    io->sched = s;
+    weft__mpsc_init(&io->inbox);
+    atomic_init(&io->signalled, 0);
+    int rc = uv_loop_init(&io->loop);
+    if (rc != 0)
+        goto fail_loop;
+    rc = uv_async_init(&io->loop, &io->async, on_async);
+    if (rc != 0)
+        goto fail_async;
+    io->async.data = io;
+    uv_timer_init(&io->loop, &io->timer);
+    io->timer.data = io;
+    if (pthread_create(&io->thread, NULL, io_main, io) != 0) {
+        rc = WEFT_ENOMEM;
+        goto fail_thread;
+    }
+    s->io = io;
+    return 0;
+
+fail_thread:
+    uv_close((uv_handle_t *)&io->timer, NULL);
+    uv_close((uv_handle_t *)&io->async, NULL);
+    uv_run(&io->loop, UV_RUN_DEFAULT);
+fail_async:
+    uv_loop_close(&io->loop);
+fail_loop:
+    free(io);
+    return rc;
+}
+
+void weft__io_stop(struct weft_sched *s)
+{
+    weft__io_t *io = s->io;
+    io->stop_req.kind = WEFT_IO_STOP;
+    weft__io_submit(io, &io->stop_req);
+    pthread_join(io->thread, NULL);
+    /* The stop request closed both handles; a busy loop here is a bug. */
+    if (uv_loop_close(&io->loop) != 0)
+        fprintf(stderr, "weft: the I/O loop still had handles open at stop\n");
+    weft__th_free(&io->heap);
+    free(io);
+    s->io = NULL;
+}

@@ -1,0 +1,176 @@
+/*
+ * taskmem.c - task objects: allocated in chunks, recycled through
+ * per-worker free lists (no lock, no malloc on spawn in the steady state),
+ * and never returned to the system while the scheduler lives.
+ *
+ * Keeping the memory lets weft_stop (and, later, weft_dump) walk every task
+ * ever made without a registry on the hot path: a walker takes a reference
+ * only from a count that is not zero (a CAS), so it never revives a freed
+ * task; a recycled one is a live task like any other.
+ *
+ * Threads that are not workers (weft_submit, weft_block_on) use a shared
+ * list under a lock.  A worker whose free list grows past WEFT_FREE_LOCAL
+ * (tasks spawned elsewhere and finished here) gives half back to it.
+ */
+#include "sched/internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define WEFT_CHUNK_TASKS 256
+#define WEFT_FREE_LOCAL 4096
+
+struct weft__chunk {
+    struct weft__chunk *next;
+    weft_task_t tasks[WEFT_CHUNK_TASKS];
+};
+
+static weft_task_t *link_of(weft_task_t *t)
+{
+    return (weft_task_t *)atomic_load_explicit(&t->qnode.next, memory_order_relaxed);
+}
+
+static void set_link(weft_task_t *t, weft_task_t *next)
+{
+    atomic_store_explicit(&t->qnode.next, (weft__mpsc_node_t *)next, memory_order_relaxed);
+}
+
+int weft__taskmem_init(struct weft_sched *s)
+{
+    weft__taskmem_t *m = &s->taskmem;
+    pthread_mutex_init(&m->lock, NULL);
+    m->free = NULL;
+    m->chunks = NULL;
+    atomic_init(&m->spawned_foreign, 0);
+    return 0;
+}
+
+void weft__taskmem_destroy(struct weft_sched *s)
+{
+    weft__taskmem_t *m = &s->taskmem;
+    for (struct weft__chunk *c = m->chunks, *next; c; c = next) {
+        next = c->next;
+        for (int i = 0; i < WEFT_CHUNK_TASKS; i++)
+            free(atomic_load_explicit(&c->tasks[i].name, memory_order_relaxed));
+        free(c);
+    }
+    pthread_mutex_destroy(&m->lock);
+}
+
+/* Takes up to n tasks from the shared list, making a chunk if it is empty.
+ * Returns them linked (*got of them), or NULL when out of memory. */
+static weft_task_t *refill(weft__taskmem_t *m, unsigned n, unsigned *got)
+{
+    pthread_mutex_lock(&m->lock);
+    if (!m->free) {
+        struct weft__chunk *c = calloc(1, sizeof *c);
+        if (c) {
+            c->next = m->chunks;
+            m->chunks = c;
+            for (int i = WEFT_CHUNK_TASKS - 1; i >= 0; i--) {
+                set_link(&c->tasks[i], m->free);
+                m->free = &c->tasks[i];
+            }
+        }
+    }
+    weft_task_t *first = m->free, *last = first;
+    *got = first != NULL;
+    for (; last && *got < n && link_of(last); ++*got)
+        last = link_of(last);
+    if (last) {
+        m->free = link_of(last);
+        set_link(last, NULL);
+    }
+    pthread_mutex_unlock(&m->lock);
+    return first;
+}
+
+weft_task_t *weft__task_alloc(struct weft_sched *s, weft__worker_t *w)
+{
+    weft_task_t *t;
+    unsigned got;
+    if (w) {
+        if (WEFT_UNLIKELY(!w->free_tasks)) {
+            w->free_tasks = refill(&s->taskmem, WEFT_CHUNK_TASKS, &got);
+            w->nfree_tasks = got;
+        }
+        t = w->free_tasks;
+        if (t) {
+            w->free_tasks = link_of(t);
+            w->nfree_tasks--;
+        }
+    } else {
+        t = refill(&s->taskmem, 1, &got);
+    }
+    if (!t)
+        return NULL;
+    t->sched = s;
+    return t;
+}
+
+void weft__task_free(weft_task_t *t)
+{
+    struct weft_sched *s = t->sched;
+    weft__worker_t *w = weft__self();
+    if (w && w->sched == s) {
+        set_link(t, w->free_tasks);
+        w->free_tasks = t;
+        if (WEFT_LIKELY(++w->nfree_tasks < WEFT_FREE_LOCAL))
+            return;
+        /* Give half back, so tasks made on one worker and finished on
+         * another do not pile up on the second. */
+        weft_task_t *last = t;
+        for (unsigned i = 1; i < WEFT_FREE_LOCAL / 2; i++)
+            last = link_of(last);
+        w->free_tasks = link_of(last);
+        w->nfree_tasks -= WEFT_FREE_LOCAL / 2;
+        pthread_mutex_lock(&s->taskmem.lock);
+        set_link(last, s->taskmem.free);
+        s->taskmem.free = t;
+        pthread_mutex_unlock(&s->taskmem.lock);
+        return;
+    }
+    pthread_mutex_lock(&s->taskmem.lock);
+    set_link(t, s->taskmem.free);
+    s->taskmem.free = t;
+    pthread_mutex_unlock(&s->taskmem.lock);
+}
+
+void weft__task_foreach_live(struct weft_sched *s, void (*fn)(weft_task_t *, void *),
+                             void *ctx)
+{
+    weft__taskmem_t *m = &s->taskmem;
+    pthread_mutex_lock(&m->lock);
+    struct weft__chunk *chunks = m->chunks; /* chunks are only ever added */
+    pthread_mutex_unlock(&m->lock);
+    for (struct weft__chunk *c = chunks; c; c = c->next) {
+        for (int i = 0; i < WEFT_CHUNK_TASKS; i++) {
+            weft_task_t *t = &c->tasks[i];
+            uint32_t refs = atomic_load_explicit(&t->refs, memory_order_relaxed);
+            /* Take a reference only while someone else holds one.  Acquire:
+             * pairs with the release that published the task's fields. */
+            while (refs != 0 && !atomic_compare_exchange_weak_explicit(
+                                    &t->refs, &refs, refs + 1, memory_order_acquire,
+                                    memory_order_relaxed)) {
+            }
+            if (refs == 0)
+                continue;
+            if (!weft__task_is_done(t))
+                fn(t, ctx);
+            weft__task_unref(t);
+        }
+    }
+}
+
+uint64_t weft__tasks_live(struct weft_sched *s)
+{
+    /* Finished counts first: a task counted finished was counted spawned
+     * before, so the difference never goes negative. */
+    uint64_t finished = 0, spawned = 0;
+    for (unsigned i = 0; i < s->nworkers; i++)
+        finished += atomic_load_explicit(&s->workers[i].n_finished, memory_order_acquire);
+    for (unsigned i = 0; i < s->nworkers; i++)
+        spawned += atomic_load_explicit(&s->workers[i].n_spawn, memory_order_acquire);
+    spawned += atomic_load_explicit(&s->taskmem.spawned_foreign, memory_order_acquire);
+    return spawned - finished;
+}

@@ -1,0 +1,23 @@
+/*
+ * timerheap.h - a binary min-heap of sleeping tasks ordered by deadline,
+ * owned by the I/O thread.  Each task keeps its index, so a cancelled sleep
+ * is removed in O(log n).
+ */
+#ifndef WEFT_TIMERHEAP_H
+#define WEFT_TIMERHEAP_H
+
+#include "sched/internal.h"
+
+#define WEFT_NOT_IN_HEAP UINT32_MAX
+
+typedef struct weft__timerheap {
+    weft_task_t **a;
+    uint32_t n, cap;
+} weft__timerheap_t;
+
+int weft__th_push(weft__timerheap_t *h, weft_task_t *t); /* 0 or WEFT_ENOMEM */
+weft_task_t *weft__th_min(const weft__timerheap_t *h);
+void weft__th_remove(weft__timerheap_t *h, weft_task_t *t);
+void weft__th_free(weft__timerheap_t *h);
+
+#endif

@@ -1,0 +1,520 @@
+/*
+ * worker.c - the worker threads: what runs next, switching between task
+ * stacks, suspension and wake-up, running an awaited child inline, and
+ * stealing.
+ *
+ * Scheduling order on a worker: every 61st decision the injector first (so
+ * tasks woken from other threads never starve); then the "next" slot (a task
+ * this worker just woke, for message-passing latency; capped at
+ * WEFT_NEXT_CAP runs in a row so it cannot starve the deque); then the own
+ * deque (LIFO); then the injector; then, spinning, steal from random
+ * victims; then park (park.c).
+ *
+ * Switching: a task that suspends picks the next task itself and switches
+ * straight to it; only when nothing is runnable locally does it switch to
+ * the worker thread's own stack, which steals or parks.  Whatever must
+ * happen after the suspending context is saved (registering as a waiter,
+ * queueing the task again, returning a finished task's stack) is left in
+ * w->post and run by whichever context runs next on this thread.  That is
+ * what makes it safe to publish a suspended task: nobody can resume it
+ * before its registers are saved.
+ */
+#include "sched/internal.h"
+
+#include <ck_pr.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define WEFT_INJECT_EVERY 61 /* decisions between forced injector checks */
+#define WEFT_NEXT_CAP 16     /* runs in a row from the next slot */
+#define WEFT_STEAL_ROUNDS 4
+
+static __thread weft__worker_t *tls_worker;
+
+/*
+ * The worker this code runs on.  Not inlined and opaque to the optimiser
+ * (the asm barrier): a task may resume on another thread after any
+ * suspension, and a cached address of this thread's TLS would then be
+ * another thread's.  Everything in weft that needs the worker calls this
+ * again after each suspension point.
+ */
+__attribute__((noinline)) weft__worker_t *weft__self(void)
+{
+    __asm__ volatile("" ::: "memory");
+    return tls_worker;
+}
+
+static void run_post(weft__worker_t *w)
+{
+    weft__post_fn post = w->post;
+    if (post) {
+        w->post = NULL;
+        post(w, w->post_arg);
+    }
+}
+
+static uint32_t next_random(weft__worker_t *w)
+{
+    /* xorshift64: victim choice needs speed, not quality. */
+    uint64_t x = w->rng;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    w->rng = x;
+    return (uint32_t)(x >> 32);
+}
+
+/* ---- run queues ---------------------------------------------------------- */
+
+void weft__push_local(weft__worker_t *w, weft_task_t *t)
+{
+    while (!weft__deque_push(&w->deque, t)) {
+        weft_task_t *half[WEFT_DEQUE_SIZE / 2];
+        int n = weft__deque_take_half(&w->deque, half);
+        for (int i = 0; i + 1 < n; i++)
+            atomic_store_explicit(&half[i]->qnode.next, &half[i + 1]->qnode,
+                                  memory_order_relaxed);
+        if (n > 0)
+            weft__inject_push(w->sched, half[0], half[n - 1]);
+    }
+    weft__park_notify_local(w->sched);
+}
+
+/* A woken task goes to the next slot; the one it displaces to the deque. */
+static void push_next(weft__worker_t *w, weft_task_t *t)
+{
+    /* acq_rel: release publishes t to a thief that takes the slot with its
+     * own exchange; acquire pairs with the exchange that put old there. */
+    weft_task_t *old = atomic_exchange_explicit(&w->next, t, memory_order_acq_rel);
+    if (old)
+        weft__push_local(w, old);
+    else
+        weft__park_notify_local(w->sched);
+}
+
+static weft_task_t *take_next(weft__worker_t *w)
+{
+    if (atomic_load_explicit(&w->next, memory_order_relaxed) == NULL)
+        return NULL;
+    /* Acquire: pairs with the release exchange in push_next. */
+    return atomic_exchange_explicit(&w->next, NULL, memory_order_acq_rel);
+}
+
+void weft__ready(weft_task_t *t)
+{
+    weft__worker_t *w = weft__self();
+    if (w && w->sched == t->sched)
+        push_next(w, t);
+    else
+        weft__inject_push(t->sched, t, t);
+}
+
+/* The next task from this worker's own queues; fifo takes the oldest. */
+static weft_task_t *next_local(weft__worker_t *w, bool fifo)
+{
+    weft_task_t *t;
+    if (WEFT_UNLIKELY(++w->tick % WEFT_INJECT_EVERY == 0) && (t = weft__inject_pop(w)))
+        return t;
+    if (w->next_streak < WEFT_NEXT_CAP && (t = take_next(w))) {
+        w->next_streak++;
+        return t;
+    }
+    w->next_streak = 0;
+    t = fifo ? weft__deque_steal(&w->deque) : weft__deque_pop(&w->deque);
+    if (t || (t = take_next(w)))
+        return t;
+    return weft__inject_pop(w);
+}
+
+/* ---- starting, switching, finishing ------------------------------------- */
+
+static void fiber_entry(void);
+
+static int must_not_start(weft_task_t *t)
+{
+    return atomic_load_explicit(&t->cancel_pending, memory_order_relaxed) ||
+           atomic_load_explicit(&t->sched->stopping, memory_order_relaxed);
+}
+
+/*
+ * Turns a candidate into a task that can be switched to: a task that never
+ * started and is cancelled ends here without running; one that needs a
+ * stack gets it (or ends with WEFT_ENOMEM).  Returns NULL when nothing
+ * local is left.
+ */
+static weft_task_t *prepare(weft__worker_t *w, weft_task_t *t, bool fifo)
+{
+    while (t && !t->fiber) {
+        if (must_not_start(t)) {
+            weft__finish(w, t, WEFT_ECANCELED, NULL);
+        } else {
+            weft__fiber_t *f = weft__fiber_get(w, t->stack_size);
+            if (f) {
+                f->task = t;
+                t->fiber = f;
+                weft__ctx_make(&f->ctx, f->lo, f->size, fiber_entry);
+                weft__stat_inc(&w->n_started);
+                return t;
+            }
+            weft__finish(w, t, WEFT_ENOMEM, NULL);
+        }
+        t = next_local(w, fifo);
+    }
+    return t;
+}
+
+/* Switches from the running context to t (prepared) or to the thread. */
+static void switch_to(weft__worker_t *w, weft__ctx_t *from, weft_task_t *t, int exits)
+{
+    if (w->fiber)
+        weft__stack_check(w->fiber, w->current);
+    weft__ctx_t *to = &w->thread_ctx;
+    w->fiber = NULL;
+    w->current = t;
+    if (t) {
+        w->fiber = t->fiber;
+        to = &t->fiber->ctx;
+        weft__stat_inc(&w->n_switch);
+    }
+    weft__ctx_switch(from, to, exits);
+}
+
+void weft__suspend(weft__worker_t *w, weft__post_fn post, void *arg)
+{
+    weft__fiber_t *self = w->fiber;
+    weft_task_t *t = prepare(w, next_local(w, false), false);
+    w->post = post;
+    w->post_arg = arg;
+    switch_to(w, &self->ctx, t, 0);
+    run_post(weft__self());
+}
+
+static void post_requeue(weft__worker_t *w, void *arg)
+{
+    weft__push_local(w, arg);
+}
+
+int weft__yield(weft__worker_t *w)
+{
+    weft_task_t *self = w->current;
+    weft_task_t *t = prepare(w, next_local(w, true), true);
+    if (!t)
+        return 0;
+    w->post = post_requeue;
+    w->post_arg = self;
+    switch_to(w, &w->fiber->ctx, t, 0);
+    run_post(weft__self());
+    return 0;
+}
+
+static void post_fiber_put(weft__worker_t *w, void *arg)
+{
+    weft__fiber_put(w, arg);
+}
+
+/* Every task that starts on a stack of its own begins here. */
+static void fiber_entry(void)
+{
+    weft__worker_t *w = weft__self();
+    weft__fiber_t *f = w->fiber;
+    weft__ctx_started(&f->ctx);
+    run_post(w);
+    for (;;) {
+        weft_task_t *t = f->task;
+        void *result = NULL;
+        int rc = t->fn(t->arg, &result);
+        w = weft__self();
+        weft__finish(w, t, rc, result);
+        /* A task that never ran takes this stack over where it stands:
+         * no switch, no trip through the pool. */
+        weft_task_t *n = next_local(w, false);
+        while (n && !n->fiber && must_not_start(n)) {
+            weft__finish(w, n, WEFT_ECANCELED, NULL);
+            n = next_local(w, false);
+        }
+        if (n && !n->fiber && f->pooled && weft__fiber_fits(w->sched, n->stack_size)) {
+            f->task = n;
+            n->fiber = f;
+            w->current = n;
+            weft__stat_inc(&w->n_started);
+            continue;
+        }
+        n = prepare(w, n, false);
+        w->post = post_fiber_put;
+        w->post_arg = f;
+        switch_to(w, &f->ctx, n, 1);
+        abort(); /* a finished stack is only ever restarted at fiber_entry */
+    }
+}
+
+void weft__run_inline(weft__worker_t *w, weft_task_t *t)
+{
+    weft_task_t *parent = w->current;
+    if (must_not_start(t)) {
+        weft__finish(w, t, WEFT_ECANCELED, NULL);
+        return;
+    }
+    t->fiber = w->fiber;
+    w->current = t;
+    weft__stat_inc(&w->n_inline);
+    weft__stat_inc(&w->n_started);
+    void *result = NULL;
+    int rc = t->fn(t->arg, &result);
+    w = weft__self();
+    w->current = parent;
+    weft__finish(w, t, rc, result);
+}
+
+weft_task_t *weft__take_for_inline(weft__worker_t *w, weft_task_t *t)
+{
+    if (weft__deque_peek(&w->deque) == t && weft__deque_pop(&w->deque) == t)
+        return t;
+    return NULL;
+}
+
+static void wake_waiter(weft__waiter_t *n)
+{
+    weft_task_t *t = n->task;
+    if (t) {
+        weft__wake(t);
+    } else {
+        /* Release: pairs with the thread's acquire load; rc and result were
+         * published before by the exchange in weft__finish. */
+        atomic_store_explicit(&n->futex, 1, memory_order_release);
+        weft__futex_wake(&n->futex);
+    }
+}
+
+void weft__finish(weft__worker_t *w, weft_task_t *t, int rc, void *result)
+{
+    /* An undelivered cancel turns a success into a cancellation. */
+    if (rc == 0 && atomic_load_explicit(&t->cancel_pending, memory_order_acquire))
+        rc = WEFT_ECANCELED;
+    t->rc = rc;
+    t->result = result;
+    /* acq_rel: release publishes rc and result to whoever sees DONE;
+     * acquire makes the waiter nodes pushed before us readable. */
+    uintptr_t list = atomic_exchange_explicit(&t->waiters, WEFT_TASK_DONE,
+                                              memory_order_acq_rel);
+    for (weft__waiter_t *n = (weft__waiter_t *)list; n;) {
+        weft__waiter_t *next = n->next; /* n dies once its owner wakes */
+        wake_waiter(n);
+        n = next;
+    }
+    weft__stat_inc(&w->n_finished);
+    weft__task_unref(t);
+}
+
+/* ---- the wait protocol (see internal.h) ---------------------------------- */
+
+void weft__wake(weft_task_t *t)
+{
+    /* acq_rel: release publishes wait_rc and whatever the waker did;
+     * acquire pairs with the arming fetch_or, so the saved context and the
+     * registration are complete before we queue the task. */
+    uint32_t old = atomic_fetch_or_explicit(&t->wstate, WEFT_W_WAKE, memory_order_acq_rel);
+    if (old == WEFT_W_WAITING)
+        weft__ready(t);
+}
+
+void weft__arm(weft__worker_t *w, weft_task_t *t)
+{
+    /* Runs after t's context is saved.  Release publishes the saved
+     * context to a waker or canceller; acquire pairs with a wake that came
+     * before we armed; seq_cst (with the canceller's seq_cst store of
+     * cancel_pending and CAS on wstate) makes sure that either we see the
+     * cancel below or the canceller sees us waiting. */
+    uint32_t old = atomic_fetch_or_explicit(&t->wstate, WEFT_W_WAITING, memory_order_seq_cst);
+    if (old & WEFT_W_WAKE) {
+        weft__push_local(w, t);
+        return;
+    }
+    if (atomic_load_explicit(&t->cancel_pending, memory_order_seq_cst))
+        weft__interrupt(t);
+}
+
+/* Under the claim: the task stays suspended, its wait record stays put. */
+static bool interrupt_wait(weft_task_t *t)
+{
+    switch (t->wait_kind) {
+    case WEFT_WAIT_SLEEP:
+        if (!t->wait_interrupted) {
+            t->wait_interrupted = true;
+            /* One withdrawal in flight at a time: the I/O thread clears the
+             * flag when it has taken the request. */
+            if (!atomic_exchange_explicit(&t->sleep_cancel_queued, 1, memory_order_acq_rel))
+                weft__io_submit(t->sched->io, &t->sleep_cancel_req);
+        }
+        return false;
+    case WEFT_WAIT_TASK:
+        /* asyncio forwards each cancel to the awaited task; the awaiter
+         * then gets that task's outcome. */
+        if (atomic_exchange_explicit(&t->cancel_pending, 0, memory_order_acq_rel)) {
+            weft_cancel(t->awaiting);
+            return true;
+        }
+        return false;
+    case WEFT_WAIT_NONE:
+        break;
+    }
+    return false;
+}
+
+void weft__interrupt(weft_task_t *t)
+{
+    for (;;) {
+        /* seq_cst: pairs with the arming in weft__arm (and the canceller's
+         * store of cancel_pending): one of the two sees the other. */
+        if (!atomic_load_explicit(&t->cancel_pending, memory_order_seq_cst))
+            return;
+        uint32_t expect = WEFT_W_WAITING;
+        /* Acquire: pairs with the release of the arming, so the wait record
+         * is visible; seq_cst: see weft__arm. */
+        if (!atomic_compare_exchange_strong_explicit(&t->wstate, &expect,
+                                                     WEFT_W_WAITING | WEFT_W_CLAIM,
+                                                     memory_order_seq_cst,
+                                                     memory_order_seq_cst))
+            return;
+        bool again = interrupt_wait(t);
+        uint32_t old = atomic_fetch_and_explicit(&t->wstate, ~WEFT_W_CLAIM,
+                                                 memory_order_acq_rel);
+        if (old & WEFT_W_WAKE) {
+            weft__ready(t); /* the waker left the queueing to us */
+            return;
+        }
+        if (!again)
+            return;
+    }
+}
+
+/* ---- stealing and the worker loop -------------------------------------- */
+
+static weft_task_t *steal(weft__worker_t *w)
+{
+    struct weft_sched *s = w->sched;
+    unsigned n = s->nworkers;
+    for (int round = 0; round < WEFT_STEAL_ROUNDS; round++) {
+        unsigned start = next_random(w) % n;
+        for (unsigned i = 0; i < n; i++) {
+            weft__worker_t *v = &s->workers[(start + i) % n];
+            if (v == w)
+                continue;
+            weft__stat_inc(&w->n_steal_try);
+            weft_task_t *t = weft__deque_steal(&v->deque);
+            /* The victim's next slot only after it had time to run it. */
+            if (!t && round >= WEFT_STEAL_ROUNDS / 2)
+                t = take_next(v);
+            if (t) {
+                weft__stat_inc(&w->n_steal);
+                return t;
+            }
+        }
+        weft_task_t *t = weft__inject_pop(w);
+        if (t)
+            return t;
+        for (int i = 0; i < 32; i++)
+            ck_pr_stall();
+    }
+    return NULL;
+}
+
+/* Stops spinning; returns true if the caller must look again. */
+static bool stop_spinning(weft__worker_t *w, bool found)
+{
+    struct weft_sched *s = w->sched;
+    w->spinning = false;
+    uint32_t left = atomic_fetch_sub_explicit(&s->park.nspinning, 1, memory_order_seq_cst) - 1;
+    if (left != 0)
+        return false;
+    if (found) {
+        /* The last spinner found work: there may be more, wake one more. */
+        weft__park_notify(s);
+        return false;
+    }
+    /* The last spinner gives up: work pushed while it was counted as
+     * spinning woke nobody, so look once more (seq_cst: pairs with the
+     * fence in weft__park_notify). */
+    atomic_thread_fence(memory_order_seq_cst);
+    return weft__work_visible(s);
+}
+
+static weft_task_t *find_work(weft__worker_t *w)
+{
+    struct weft_sched *s = w->sched;
+    for (;;) {
+        weft_task_t *t = next_local(w, false);
+        if (t)
+            return t;
+        if (atomic_load_explicit(&s->exiting, memory_order_acquire))
+            return NULL;
+        if (!w->spinning) {
+            /* At most half of the busy workers spin (Go's rule). */
+            uint32_t spinning = atomic_load_explicit(&s->park.nspinning, memory_order_relaxed);
+            uint32_t idle = atomic_load_explicit(&s->park.nidle, memory_order_relaxed);
+            if (2 * spinning < s->nworkers - idle) {
+                w->spinning = true;
+                atomic_fetch_add_explicit(&s->park.nspinning, 1, memory_order_seq_cst);
+            }
+        }
+        if (w->spinning) {
+            t = steal(w);
+            if (t) {
+                stop_spinning(w, true);
+                return t;
+            }
+            if (stop_spinning(w, false)) {
+                w->spinning = true;
+                atomic_fetch_add_explicit(&s->park.nspinning, 1, memory_order_seq_cst);
+                continue;
+            }
+        }
+        weft__park_wait(w);
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    weft__worker_t *w = arg;
+    tls_worker = w;
+    weft__ctx_init_thread(&w->thread_ctx);
+    weft__overflow_handler_install(w);
+    for (;;) {
+        weft_task_t *t = prepare(w, find_work(w), false);
+        if (t) {
+            switch_to(w, &w->thread_ctx, t, 0);
+            w = weft__self();
+            run_post(w);
+            continue;
+        }
+        if (atomic_load_explicit(&w->sched->exiting, memory_order_acquire))
+            break;
+    }
+    weft__overflow_handler_remove(w);
+    tls_worker = NULL;
+    return NULL;
+}
+
+int weft__workers_start(struct weft_sched *s)
+{
+    unsigned started = 0;
+    for (; started < s->nworkers; started++) {
+        weft__worker_t *w = &s->workers[started];
+        if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
+            break;
+    }
+    if (started == s->nworkers)
+        return 0;
+    atomic_store(&s->exiting, 1);
+    weft__park_wake_all(s);
+    for (unsigned i = 0; i < started; i++)
+        pthread_join(s->workers[i].thread, NULL);
+    return WEFT_ENOMEM;
+}
+
+void weft__workers_join(struct weft_sched *s)
+{
+    atomic_store_explicit(&s->exiting, 1, memory_order_seq_cst);
+    weft__park_wake_all(s);
+    for (unsigned i = 0; i < s->nworkers; i++)
+        pthread_join(s->workers[i].thread, NULL);
+}
