@@ -107,18 +107,11 @@ int weft_block_on(weft_task_t *t, void **result)
         return WEFT_EPERM;
     weft__waiter_t node = {.next = NULL, .task = NULL};
     atomic_init(&node.futex, 0);
-    uintptr_t head = atomic_load_explicit(&t->waiters, memory_order_acquire);
-    while (head != WEFT_TASK_DONE) {
-        node.next = (weft__waiter_t *)head;
-        /* Release: publishes the node to the finisher's acquire exchange. */
-        if (atomic_compare_exchange_weak_explicit(&t->waiters, &head, (uintptr_t)&node,
-                                                  memory_order_release, memory_order_acquire)) {
-            /* Acquire: pairs with the finisher's release store, after it
-             * published rc and result. */
-            while (!atomic_load_explicit(&node.futex, memory_order_acquire))
-                weft__futex_wait(&node.futex, 0);
-            break;
-        }
+    if (!weft__add_waiter(t, &node)) {
+        /* Acquire: pairs with the finisher's release store, made after it
+         * published rc and result. */
+        while (!atomic_load_explicit(&node.futex, memory_order_acquire))
+            weft__futex_wait(&node.futex, 0);
     }
     if (result)
         *result = t->result;

@@ -85,13 +85,15 @@ weft_task_t *weft__task_new(struct weft_sched *s, weft__worker_t *w, weft_fn fn,
     t->arg = arg;
     t->result = NULL;
     t->rc = 0;
-    atomic_store_explicit(&t->waiters, 0, memory_order_relaxed);
+    t->waiter_list = NULL;
     t->fiber = NULL;
     atomic_store_explicit(&t->wstate, 0, memory_order_relaxed);
     atomic_store_explicit(&t->cancel_pending, 0, memory_order_relaxed);
     atomic_store_explicit(&t->cancel_requests, 0, memory_order_relaxed);
     t->wait_kind = WEFT_WAIT_NONE;
     t->awaiting = NULL;
+    t->inline_parent = NULL;
+    t->inline_marked = false;
     t->heap_index = WEFT_NOT_IN_HEAP;
     atomic_store_explicit(&t->sleep_cancel_queued, 0, memory_order_relaxed);
     t->sleep_req.kind = WEFT_IO_SLEEP;
@@ -102,7 +104,7 @@ weft_task_t *weft__task_new(struct weft_sched *s, weft__worker_t *w, weft_fn fn,
     t->last_error = 0;
     /* Release: a walker (weft__task_foreach_live) that takes a reference
      * from this count sees the fields above. */
-    atomic_store_explicit(&t->refs, 2, memory_order_release);
+    atomic_store_explicit(&t->state, 2 * WEFT_TS_REF, memory_order_release);
     return t;
 }
 
@@ -128,11 +130,11 @@ weft_task_t *weft_spawn(weft_fn fn, void *arg)
 
 void weft__task_unref(weft_task_t *t)
 {
-    /* acq_rel: the last owner sees every other owner's writes. */
-    if (atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) == 1) {
-        free(atomic_exchange_explicit(&t->name, NULL, memory_order_acquire));
+    /* acq_rel: the last owner sees every other owner's writes.  While the
+     * task runs the scheduler holds a reference, dropped in weft__finish. */
+    uint64_t old = atomic_fetch_sub_explicit(&t->state, WEFT_TS_REF, memory_order_acq_rel);
+    if (WEFT_TS_REFS(old) == 1)
         weft__task_free(t);
-    }
 }
 
 void weft_task_release(weft_task_t *t)
@@ -161,19 +163,11 @@ static void begin_wait(weft_task_t *self, enum weft__wait_kind kind)
 static void post_await(weft__worker_t *w, void *arg)
 {
     weft__waiter_t *node = arg;
-    weft_task_t *self = node->task, *t = self->awaiting;
-    uintptr_t head = atomic_load_explicit(&t->waiters, memory_order_acquire);
-    do {
-        if (head == WEFT_TASK_DONE) {
-            weft__push_local(w, self); /* finished meanwhile: nothing to wait for */
-            return;
-        }
-        node->next = (weft__waiter_t *)head;
-        /* Release: publishes the node to the finisher's acquire exchange. */
-    } while (!atomic_compare_exchange_weak_explicit(&t->waiters, &head, (uintptr_t)node,
-                                                    memory_order_release,
-                                                    memory_order_acquire));
-    weft__arm(w, self);
+    weft_task_t *self = node->task;
+    if (weft__add_waiter(self->awaiting, node))
+        weft__push_local(w, self); /* finished meanwhile: nothing to wait for */
+    else
+        weft__arm(w, self);
 }
 
 static void wait_task(weft__worker_t *w, weft_task_t *self, weft_task_t *t)
@@ -185,19 +179,19 @@ static void wait_task(weft__worker_t *w, weft_task_t *self, weft_task_t *t)
     self->awaiting = t;
     begin_wait(self, WEFT_WAIT_TASK);
     if (weft__take_for_inline(w, t)) {
-        /* t runs on our stack.  Meanwhile we count as waiting on it, so a
-         * cancel of ours is forwarded to it like any other. */
-        atomic_store_explicit(&self->wstate, WEFT_W_WAITING, memory_order_seq_cst);
-        if (atomic_load_explicit(&self->cancel_pending, memory_order_seq_cst))
-            weft__interrupt(self);
+        /* t runs on our stack.  If it suspended, we were marked waiting on
+         * it (worker.c, mark_inline_parents); a canceller may still hold
+         * the claim for a moment, and nobody else wakes us. */
         weft__run_inline(w, t);
-        /* A canceller may hold the claim for a moment; nobody wakes us. */
-        uint32_t expect = WEFT_W_WAITING;
-        while (!atomic_compare_exchange_weak_explicit(&self->wstate, &expect, 0,
-                                                      memory_order_acquire,
-                                                      memory_order_relaxed)) {
-            expect = WEFT_W_WAITING;
-            ck_pr_stall();
+        if (self->inline_marked) {
+            self->inline_marked = false;
+            uint32_t expect = WEFT_W_WAITING;
+            while (!atomic_compare_exchange_weak_explicit(&self->wstate, &expect, 0,
+                                                          memory_order_acquire,
+                                                          memory_order_relaxed)) {
+                expect = WEFT_W_WAITING;
+                ck_pr_stall();
+            }
         }
     } else {
         weft__waiter_t node = {.next = NULL, .task = self};

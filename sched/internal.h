@@ -53,7 +53,13 @@ typedef struct weft__io_req {
     enum weft__io_kind kind;
 } weft__io_req_t;
 
-#define WEFT_TASK_DONE ((uintptr_t)1) /* the waiters word once finished */
+/* A task's state word: its reference count and two flags, so that
+ * finishing (set DONE, drop the scheduler's reference) is one atomic
+ * operation.  LOCK guards waiter_list while an awaiter adds itself. */
+#define WEFT_TS_DONE ((uint64_t)1)
+#define WEFT_TS_LOCK ((uint64_t)2)
+#define WEFT_TS_REF ((uint64_t)4)
+#define WEFT_TS_REFS(s) ((s) >> 2)
 
 struct weft_task {
     /* Hot: spawn, run, await, finish. */
@@ -61,8 +67,8 @@ struct weft_task {
     void *arg;
     void *result;
     int rc;
-    _Atomic uint32_t refs;          /* user references + 1 until finished */
-    _Atomic uintptr_t waiters;      /* weft__waiter_t list, or WEFT_TASK_DONE */
+    _Atomic uint64_t state;         /* WEFT_TS_*: refs (+1 until done), flags */
+    weft__waiter_t *waiter_list;    /* awaiters, under WEFT_TS_LOCK */
     weft__fiber_t *fiber;           /* the stack it runs on once started */
     struct weft_sched *sched;
     weft__mpsc_node_t qnode;        /* injector link; free-list link */
@@ -75,6 +81,8 @@ struct weft_task {
     bool wait_interrupted;          /* this wait was interrupted once */
     int wait_rc;                    /* set by the waker: 0 or an error */
     weft_task_t *awaiting;          /* the task it awaits (cancel forwards) */
+    weft_task_t *inline_parent;     /* the awaiter it runs inline under */
+    bool inline_marked;             /* counted as waiting on its inline child */
 
     /* Sleeping: owned by the I/O thread while queued there. */
     uint64_t deadline_ns;
@@ -197,6 +205,7 @@ int weft__yield(weft__worker_t *w);
 
 /* ---- wait protocol (worker.c) -------------------------------------------- */
 void weft__wake(weft_task_t *t);
+int weft__add_waiter(weft_task_t *t, weft__waiter_t *node);
 void weft__arm(weft__worker_t *w, weft_task_t *t);
 void weft__interrupt(weft_task_t *t);
 
@@ -260,10 +269,10 @@ static inline void weft__stat_inc(_Atomic uint64_t *c)
 
 static inline int weft__task_is_done(const weft_task_t *t)
 {
-    /* Acquire: pairs with the release exchange in weft__finish, so rc and
-     * result are visible once we see the task done. */
-    return atomic_load_explicit(&((weft_task_t *)t)->waiters, memory_order_acquire) ==
-           WEFT_TASK_DONE;
+    /* Acquire: pairs with the release in weft__finish, so rc and result
+     * are visible once we see the task done. */
+    return (atomic_load_explicit(&((weft_task_t *)t)->state, memory_order_acquire) &
+            WEFT_TS_DONE) != 0;
 }
 
 #endif

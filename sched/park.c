@@ -17,9 +17,13 @@
  * parker (the store-load "Dekker" pattern).  The last spinner to give up
  * does the same look (worker.c: stop_spinning).
  *
- * Pushes to a worker's own deque skip the fence (weft__park_notify_local):
- * if the wake is missed there, the pushing worker runs the task itself, so
- * only parallelism is lost, never the task.
+ * Pushes to a worker's own deque (every spawn) skip the fence
+ * (weft__park_notify_local): a worker parking at that very moment may miss
+ * such a push.  The pushing worker would run the task itself eventually,
+ * but it may be busy for long (or spin on that task's progress), so a
+ * parked worker also looks at the queues again on its own, 1 ms after it
+ * parks and then at growing intervals (ck_ec's backoff with a predicate).
+ * The miss can only happen as it parks; later pushes see it idle.
  */
 #include "sched/internal.h"
 
@@ -65,6 +69,7 @@ static const struct ck_ec_ops ec_ops = {
     .gettime = ec_gettime,
     .wait32 = ec_wait32,
     .wake32 = ec_wake32,
+    .initial_wait_ns = 1000000, /* first look again after 1 ms */
 };
 
 static const struct ck_ec_mode ec_mode = {.ops = &ec_ops, .single_producer = false};
@@ -140,6 +145,14 @@ void weft__park_notify_local(struct weft_sched *s)
         weft__park_notify(s);
 }
 
+/* Ends a parked wait early when work showed up that woke nobody. */
+static int park_pred(const struct ck_ec_wait_state *st, struct timespec *deadline)
+{
+    (void)deadline;
+    struct weft_sched *s = st->data;
+    return weft__work_visible(s) || atomic_load_explicit(&s->exiting, memory_order_acquire);
+}
+
 static void unlist(weft__park_t *p, weft__worker_t *w)
 {
     for (unsigned i = 0; i < p->nidle_list; i++) {
@@ -172,7 +185,7 @@ void weft__park_wait(weft__worker_t *w)
         pthread_mutex_unlock(&p->lock);
     } else {
         weft__stat_inc(&w->n_park);
-        ck_ec32_wait(&w->ec, &ec_mode, seen, NULL);
+        ck_ec32_wait_pred(&w->ec, &ec_mode, seen, park_pred, s, NULL);
         weft__stat_inc(&w->n_wake);
         pthread_mutex_lock(&p->lock);
         if (w->idle) /* woken for exit, not by a notify */

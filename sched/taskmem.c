@@ -110,6 +110,13 @@ weft_task_t *weft__task_alloc(struct weft_sched *s, weft__worker_t *w)
 
 void weft__task_free(weft_task_t *t)
 {
+    /* Nobody holds the task: plain accesses would do, the atomics are
+     * only for the walkers that read names of live tasks. */
+    char *name = atomic_load_explicit(&t->name, memory_order_relaxed);
+    if (WEFT_UNLIKELY(name != NULL)) {
+        free(name);
+        atomic_store_explicit(&t->name, NULL, memory_order_relaxed);
+    }
     struct weft_sched *s = t->sched;
     weft__worker_t *w = weft__self();
     if (w && w->sched == s) {
@@ -146,14 +153,15 @@ void weft__task_foreach_live(struct weft_sched *s, void (*fn)(weft_task_t *, voi
     for (struct weft__chunk *c = chunks; c; c = c->next) {
         for (int i = 0; i < WEFT_CHUNK_TASKS; i++) {
             weft_task_t *t = &c->tasks[i];
-            uint32_t refs = atomic_load_explicit(&t->refs, memory_order_relaxed);
+            uint64_t st = atomic_load_explicit(&t->state, memory_order_relaxed);
             /* Take a reference only while someone else holds one.  Acquire:
              * pairs with the release that published the task's fields. */
-            while (refs != 0 && !atomic_compare_exchange_weak_explicit(
-                                    &t->refs, &refs, refs + 1, memory_order_acquire,
-                                    memory_order_relaxed)) {
+            while (WEFT_TS_REFS(st) != 0 &&
+                   !atomic_compare_exchange_weak_explicit(&t->state, &st, st + WEFT_TS_REF,
+                                                          memory_order_acquire,
+                                                          memory_order_relaxed)) {
             }
-            if (refs == 0)
+            if (WEFT_TS_REFS(st) == 0)
                 continue;
             if (!weft__task_is_done(t))
                 fn(t, ctx);

@@ -179,9 +179,31 @@ static void switch_to(weft__worker_t *w, weft__ctx_t *from, weft_task_t *t, int 
     weft__ctx_switch(from, to, exits);
 }
 
+/*
+ * A task run inline shares its awaiter's stack, so when it suspends its
+ * awaiters (the chain of inline parents) wait too: from now on they count
+ * as waiting on their inline child, so a cancel of theirs is forwarded like
+ * any other.  Until a suspension this costs nothing, and a cancel that
+ * comes earlier stays pending on the awaiter, as if it came just after the
+ * child finished.  Marking before the switch is safe: nobody wakes an
+ * inline parent, a canceller only forwards through it.
+ */
+static void mark_inline_parents(weft_task_t *t)
+{
+    for (weft_task_t *p = t->inline_parent; p && !p->inline_marked; p = p->inline_parent) {
+        p->inline_marked = true;
+        /* seq_cst: the same pairing with weft_cancel as weft__arm. */
+        atomic_store_explicit(&p->wstate, WEFT_W_WAITING, memory_order_seq_cst);
+        if (atomic_load_explicit(&p->cancel_pending, memory_order_seq_cst))
+            weft__interrupt(p);
+    }
+}
+
 void weft__suspend(weft__worker_t *w, weft__post_fn post, void *arg)
 {
     weft__fiber_t *self = w->fiber;
+    if (w->current->inline_parent)
+        mark_inline_parents(w->current);
     weft_task_t *t = prepare(w, next_local(w, false), false);
     w->post = post;
     w->post_arg = arg;
@@ -255,6 +277,7 @@ void weft__run_inline(weft__worker_t *w, weft_task_t *t)
         return;
     }
     t->fiber = w->fiber;
+    t->inline_parent = parent;
     w->current = t;
     weft__stat_inc(&w->n_inline);
     weft__stat_inc(&w->n_started);
@@ -292,17 +315,46 @@ void weft__finish(weft__worker_t *w, weft_task_t *t, int rc, void *result)
         rc = WEFT_ECANCELED;
     t->rc = rc;
     t->result = result;
-    /* acq_rel: release publishes rc and result to whoever sees DONE;
-     * acquire makes the waiter nodes pushed before us readable. */
-    uintptr_t list = atomic_exchange_explicit(&t->waiters, WEFT_TASK_DONE,
-                                              memory_order_acq_rel);
-    for (weft__waiter_t *n = (weft__waiter_t *)list; n;) {
+    /* One step sets DONE and drops the scheduler's reference.  acq_rel:
+     * release publishes rc and result to whoever sees DONE; acquire pairs
+     * with the unlock of the last awaiter that added itself. */
+    uint64_t old = atomic_fetch_add_explicit(&t->state, WEFT_TS_DONE - WEFT_TS_REF,
+                                             memory_order_acq_rel);
+    while (old & WEFT_TS_LOCK) /* an awaiter is adding itself: a few stores */
+        old = atomic_load_explicit(&t->state, memory_order_acquire);
+    for (weft__waiter_t *n = t->waiter_list; n;) {
         weft__waiter_t *next = n->next; /* n dies once its owner wakes */
         wake_waiter(n);
         n = next;
     }
+    t->waiter_list = NULL;
     weft__stat_inc(&w->n_finished);
-    weft__task_unref(t);
+    if (WEFT_TS_REFS(old) == 1) /* nobody holds it any more */
+        weft__task_free(t);
+}
+
+int weft__add_waiter(weft_task_t *t, weft__waiter_t *node)
+{
+    uint64_t s = atomic_load_explicit(&t->state, memory_order_acquire);
+    for (;;) {
+        if (s & WEFT_TS_DONE)
+            return 1;
+        if (s & WEFT_TS_LOCK) {
+            ck_pr_stall();
+            s = atomic_load_explicit(&t->state, memory_order_acquire);
+            continue;
+        }
+        /* Acquire: the list as the previous holder of the lock left it. */
+        if (atomic_compare_exchange_weak_explicit(&t->state, &s, s | WEFT_TS_LOCK,
+                                                  memory_order_acquire, memory_order_acquire))
+            break;
+    }
+    node->next = t->waiter_list;
+    t->waiter_list = node;
+    /* Release: the finisher, whose DONE step reads this value, sees the
+     * list with our node. */
+    atomic_fetch_and_explicit(&t->state, ~WEFT_TS_LOCK, memory_order_release);
+    return 0;
 }
 
 /* ---- the wait protocol (see internal.h) ---------------------------------- */
@@ -443,8 +495,11 @@ static weft_task_t *find_work(weft__worker_t *w)
     struct weft_sched *s = w->sched;
     for (;;) {
         weft_task_t *t = next_local(w, false);
-        if (t)
+        if (t) {
+            if (w->spinning) /* a spinner that finds work stops counting */
+                stop_spinning(w, true);
             return t;
+        }
         if (atomic_load_explicit(&s->exiting, memory_order_acquire))
             return NULL;
         if (!w->spinning) {
