@@ -130,9 +130,19 @@ weft_task_t *weft_spawn(weft_fn fn, void *arg)
 
 void weft__task_unref(weft_task_t *t)
 {
+    /* The sole owner of a finished task: nobody else can change the word
+     * (awaiters see DONE and leave it alone, walkers only read it), so no
+     * atomic read-modify-write is needed.  Acquire: pairs with the release
+     * in weft__finish. */
+    uint64_t old = atomic_load_explicit(&t->state, memory_order_acquire);
+    if (WEFT_LIKELY(old == (WEFT_TS_REF | WEFT_TS_DONE))) {
+        atomic_store_explicit(&t->state, 0, memory_order_relaxed);
+        weft__task_free(t);
+        return;
+    }
     /* acq_rel: the last owner sees every other owner's writes.  While the
      * task runs the scheduler holds a reference, dropped in weft__finish. */
-    uint64_t old = atomic_fetch_sub_explicit(&t->state, WEFT_TS_REF, memory_order_acq_rel);
+    old = atomic_fetch_sub_explicit(&t->state, WEFT_TS_REF, memory_order_acq_rel);
     if (WEFT_TS_REFS(old) == 1)
         weft__task_free(t);
 }

@@ -3,10 +3,13 @@
  * per-worker free lists (no lock, no malloc on spawn in the steady state),
  * and never returned to the system while the scheduler lives.
  *
- * Keeping the memory lets weft_stop (and, later, weft_dump) walk every task
- * ever made without a registry on the hot path: a walker takes a reference
- * only from a count that is not zero (a CAS), so it never revives a freed
- * task; a recycled one is a live task like any other.
+ * Keeping the memory lets weft_stop walk every task ever made without a
+ * registry on the hot path.  The walker takes no reference: it only reads
+ * the state word and cancels what is unfinished, and cancelling is safe on
+ * any task memory (a task freed meanwhile is reset when it is reused, and a
+ * wait is interrupted only under the claim, which only a task really
+ * waiting can give).  So a task's last owner may free it with plain stores
+ * (api/task.c, weft__task_unref).
  *
  * Threads that are not workers (weft_submit, weft_block_on) use a shared
  * list under a lock.  A worker whose free list grows past WEFT_FREE_LOCAL
@@ -153,19 +156,9 @@ void weft__task_foreach_live(struct weft_sched *s, void (*fn)(weft_task_t *, voi
     for (struct weft__chunk *c = chunks; c; c = c->next) {
         for (int i = 0; i < WEFT_CHUNK_TASKS; i++) {
             weft_task_t *t = &c->tasks[i];
-            uint64_t st = atomic_load_explicit(&t->state, memory_order_relaxed);
-            /* Take a reference only while someone else holds one.  Acquire:
-             * pairs with the release that published the task's fields. */
-            while (WEFT_TS_REFS(st) != 0 &&
-                   !atomic_compare_exchange_weak_explicit(&t->state, &st, st + WEFT_TS_REF,
-                                                          memory_order_acquire,
-                                                          memory_order_relaxed)) {
-            }
-            if (WEFT_TS_REFS(st) == 0)
-                continue;
-            if (!weft__task_is_done(t))
+            uint64_t st = atomic_load_explicit(&t->state, memory_order_acquire);
+            if (WEFT_TS_REFS(st) != 0 && !(st & WEFT_TS_DONE))
                 fn(t, ctx);
-            weft__task_unref(t);
         }
     }
 }

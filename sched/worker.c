@@ -290,7 +290,10 @@ void weft__run_inline(weft__worker_t *w, weft_task_t *t)
 
 weft_task_t *weft__take_for_inline(weft__worker_t *w, weft_task_t *t)
 {
-    if (weft__deque_peek(&w->deque) == t && weft__deque_pop(&w->deque) == t)
+    /* A task that asked for a stack size gets a stack of its own: the
+     * awaiter's may be smaller. */
+    if (t->stack_size == 0 && weft__deque_peek(&w->deque) == t &&
+        weft__deque_pop(&w->deque) == t)
         return t;
     return NULL;
 }
@@ -320,15 +323,20 @@ void weft__finish(weft__worker_t *w, weft_task_t *t, int rc, void *result)
      * with the unlock of the last awaiter that added itself. */
     uint64_t old = atomic_fetch_add_explicit(&t->state, WEFT_TS_DONE - WEFT_TS_REF,
                                              memory_order_acq_rel);
-    while (old & WEFT_TS_LOCK) /* an awaiter is adding itself: a few stores */
-        old = atomic_load_explicit(&t->state, memory_order_acquire);
-    for (weft__waiter_t *n = t->waiter_list; n;) {
+    /* An awaiter is adding itself: a few stores.  Acquire: pairs with its
+     * release unlock. */
+    for (uint64_t now = old; now & WEFT_TS_LOCK;)
+        now = atomic_load_explicit(&t->state, memory_order_acquire);
+    /* Once the first waiter wakes, its owner may release t and t may be
+     * reused: nothing below touches t. */
+    weft__waiter_t *n = t->waiter_list;
+    t->waiter_list = NULL;
+    weft__stat_inc(&w->n_finished);
+    while (n) {
         weft__waiter_t *next = n->next; /* n dies once its owner wakes */
         wake_waiter(n);
         n = next;
     }
-    t->waiter_list = NULL;
-    weft__stat_inc(&w->n_finished);
     if (WEFT_TS_REFS(old) == 1) /* nobody holds it any more */
         weft__task_free(t);
 }
