@@ -135,7 +135,7 @@ void weft__task_unref(weft_task_t *t)
      * atomic read-modify-write is needed.  Acquire: pairs with the release
      * in weft__finish. */
     uint64_t old = atomic_load_explicit(&t->state, memory_order_acquire);
-    if (WEFT_LIKELY(old == (WEFT_TS_REF | WEFT_TS_DONE))) {
+    if (WEFT_LIKELY((old & ~WEFT_TS_WAITERS) == (WEFT_TS_REF | WEFT_TS_DONE))) {
         atomic_store_explicit(&t->state, 0, memory_order_relaxed);
         weft__task_free(t);
         return;

@@ -94,6 +94,12 @@ void weft__ctx_make(weft__ctx_t *c, void *lo, size_t size, void (*entry)(void))
     c->stack_lo = lo;
     c->stack_size = size;
     c->asan_fake = NULL;
+#if defined(WEFT_TSAN)
+    /* A restarted stack never returned from its old frames: give TSan a
+     * fresh fiber, or its shadow call stack grows with every reuse. */
+    weft__ctx_destroy(c);
+    weft__ctx_create(c);
+#endif
     weft__ctx_arch_make(c, lo, size, entry);
 }
 

@@ -53,13 +53,15 @@ typedef struct weft__io_req {
     enum weft__io_kind kind;
 } weft__io_req_t;
 
-/* A task's state word: its reference count and two flags, so that
- * finishing (set DONE, drop the scheduler's reference) is one atomic
- * operation.  LOCK guards waiter_list while an awaiter adds itself. */
+/* A task's state word: its reference count and three flags, so that
+ * finishing a task nobody waits on (set DONE, drop the scheduler's
+ * reference) is one atomic operation.  LOCK guards waiter_list while an
+ * awaiter adds itself; WAITERS says one ever did. */
 #define WEFT_TS_DONE ((uint64_t)1)
 #define WEFT_TS_LOCK ((uint64_t)2)
-#define WEFT_TS_REF ((uint64_t)4)
-#define WEFT_TS_REFS(s) ((s) >> 2)
+#define WEFT_TS_WAITERS ((uint64_t)4)
+#define WEFT_TS_REF ((uint64_t)8)
+#define WEFT_TS_REFS(s) ((s) >> 3)
 
 struct weft_task {
     /* Hot: spawn, run, await, finish. */

@@ -318,27 +318,35 @@ void weft__finish(weft__worker_t *w, weft_task_t *t, int rc, void *result)
         rc = WEFT_ECANCELED;
     t->rc = rc;
     t->result = result;
-    /* One step sets DONE and drops the scheduler's reference.  acq_rel:
-     * release publishes rc and result to whoever sees DONE; acquire pairs
-     * with the unlock of the last awaiter that added itself. */
-    uint64_t old = atomic_fetch_add_explicit(&t->state, WEFT_TS_DONE - WEFT_TS_REF,
-                                             memory_order_acq_rel);
-    /* An awaiter is adding itself: a few stores.  Acquire: pairs with its
-     * release unlock. */
-    for (uint64_t now = old; now & WEFT_TS_LOCK;)
-        now = atomic_load_explicit(&t->state, memory_order_acquire);
-    /* Once the first waiter wakes, its owner may release t and t may be
-     * reused: nothing below touches t. */
-    weft__waiter_t *n = t->waiter_list;
-    t->waiter_list = NULL;
     weft__stat_inc(&w->n_finished);
+    /* Nobody waits (the common case): one step sets DONE and drops the
+     * scheduler's reference; from then on t may be freed by its owner, so
+     * nothing below touches it.  acq_rel: release publishes rc and result
+     * to whoever sees DONE; acquire pairs with earlier owners' releases. */
+    uint64_t s = atomic_load_explicit(&t->state, memory_order_relaxed);
+    while (!(s & (WEFT_TS_LOCK | WEFT_TS_WAITERS))) {
+        if (atomic_compare_exchange_weak_explicit(&t->state, &s,
+                                                  s + WEFT_TS_DONE - WEFT_TS_REF,
+                                                  memory_order_acq_rel,
+                                                  memory_order_relaxed)) {
+            if (WEFT_TS_REFS(s) == 1) /* its owners released it already */
+                weft__task_free(t);
+            return;
+        }
+    }
+    /* Awaiters: set DONE keeping our reference, wait for one that is
+     * adding itself (a few stores; acquire pairs with its release unlock),
+     * wake them all, and only then let go. */
+    s = atomic_fetch_or_explicit(&t->state, WEFT_TS_DONE, memory_order_acq_rel);
+    while (s & WEFT_TS_LOCK)
+        s = atomic_load_explicit(&t->state, memory_order_acquire);
+    weft__waiter_t *n = t->waiter_list;
     while (n) {
         weft__waiter_t *next = n->next; /* n dies once its owner wakes */
         wake_waiter(n);
         n = next;
     }
-    if (WEFT_TS_REFS(old) == 1) /* nobody holds it any more */
-        weft__task_free(t);
+    weft__task_unref(t);
 }
 
 int weft__add_waiter(weft_task_t *t, weft__waiter_t *node)
@@ -353,7 +361,8 @@ int weft__add_waiter(weft_task_t *t, weft__waiter_t *node)
             continue;
         }
         /* Acquire: the list as the previous holder of the lock left it. */
-        if (atomic_compare_exchange_weak_explicit(&t->state, &s, s | WEFT_TS_LOCK,
+        if (atomic_compare_exchange_weak_explicit(&t->state, &s,
+                                                  s | WEFT_TS_LOCK | WEFT_TS_WAITERS,
                                                   memory_order_acquire, memory_order_acquire))
             break;
     }
