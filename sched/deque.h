@@ -83,6 +83,11 @@ static inline struct weft_task *weft__deque_peek(weft__deque_t *d)
 /* Owner: takes the task at bottom (LIFO), or NULL. */
 static inline struct weft_task *weft__deque_pop(weft__deque_t *d)
 {
+    /* Empty: thieves only raise top, and only we raise bottom, so a top
+     * already at bottom stays there; no need to pay for the fence. */
+    if (atomic_load_explicit(&d->top, memory_order_relaxed) >=
+        atomic_load_explicit(&d->bottom, memory_order_relaxed))
+        return NULL;
     int64_t b = atomic_load_explicit(&d->bottom, memory_order_relaxed) - 1;
     atomic_store_explicit(&d->bottom, b, memory_order_relaxed);
     /* seq_cst fence: orders our store of bottom before our load of top,

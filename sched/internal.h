@@ -84,6 +84,7 @@ struct weft_task {
     int wait_rc;                    /* set by the waker: 0 or an error */
     weft_task_t *awaiting;          /* the task it awaits (cancel forwards) */
     weft_task_t *inline_parent;     /* the awaiter it runs inline under */
+    weft_task_t *yield_next;        /* its worker's list of yielded tasks */
     bool inline_marked;             /* counted as waiting on its inline child */
 
     /* Sleeping: owned by the I/O thread while queued there. */
@@ -112,6 +113,7 @@ struct weft__fiber {
     size_t map_len;             /* bytes mapped for a stack of its own */
     uint8_t pooled;             /* default size: goes back to a pool */
     uint8_t mprotected;         /* its guard page costs two mappings */
+    uint8_t canary;             /* no guard page: the canary is checked */
 };
 
 #define WEFT_CANARY 0x5745465443414e59ull /* "WEFTCANY" */
@@ -132,6 +134,8 @@ struct weft__worker {
     weft__ctx_t thread_ctx;     /* the worker thread's own stack */
     weft__post_fn post;         /* runs after the next switch, on this thread */
     void *post_arg;
+    weft_task_t *yield_head;    /* tasks that yielded, oldest first */
+    weft_task_t *yield_tail;
     weft_task_t *free_tasks;    /* task free list (qnode links) */
     unsigned nfree_tasks;
     weft__fiber_t *free_fibers; /* stack pool */

@@ -3,11 +3,12 @@
  * first runs, recycled through per-worker pools, and the report of an
  * overflow.
  *
- * A slab is one mapping of WEFT_SLAB_STACKS slots.  Each slot is a guard
- * page, then the usable stack, with the fiber header (context, links) at its
- * top, so a stack costs no allocation beyond its mapping and a shallow task
- * touches one page.  The lowest usable word holds a canary checked at every
- * switch away from the stack.
+ * A slab is one mapping of WEFT_SLAB_STACKS slots, carved one at a time as
+ * stacks are needed.  Each slot is a guard page, then the usable stack,
+ * with the fiber header (context, links) at its top, so a stack costs no
+ * allocation beyond its mapping and a shallow task touches one page.  A
+ * stack without a protected guard page keeps a canary in its lowest word,
+ * checked at every switch away from it.
  *
  * Guarding, chosen once per scheduler:
  *  - MADV_GUARD_INSTALL (Linux 6.13+, probed at run time) turns the guard
@@ -47,6 +48,7 @@ struct weft__slab {
     struct weft__slab *next;
     void *base;
     size_t len;
+    unsigned carved; /* slots handed out so far */
 };
 
 static size_t page_size(void)
@@ -118,15 +120,16 @@ static weft__fiber_t *carve(weft__stackpool_t *p, char *slot, size_t slot_size,
 {
     size_t pg = page_size();
     int slot_mprotected = p->guard_mode == WEFT_GUARD_MPROTECT;
+    int guarded = 1;
     if (p->guard_mode == WEFT_GUARD_MADVISE) {
-        madvise(slot, pg, MADV_GUARD_INSTALL);
+        guarded = madvise(slot, pg, MADV_GUARD_INSTALL) == 0;
     } else if (p->guard_mode == WEFT_GUARD_MPROTECT && p->map_budget >= 2) {
         if (mprotect(slot, pg, PROT_NONE) == 0)
             p->map_budget -= 2;
         else
-            slot_mprotected = 0;
+            slot_mprotected = guarded = 0;
     } else {
-        slot_mprotected = 0;
+        slot_mprotected = guarded = 0;
     }
     uintptr_t top = (uintptr_t)slot + slot_size;
     weft__fiber_t *f = (weft__fiber_t *)((top - sizeof(weft__fiber_t)) & ~(uintptr_t)63);
@@ -138,7 +141,10 @@ static weft__fiber_t *carve(weft__stackpool_t *p, char *slot, size_t slot_size,
     f->pooled = (uint8_t)pooled;
     f->mprotected = (uint8_t)slot_mprotected;
     f->map_len = slot_size;
-    *(uint64_t *)f->lo = WEFT_CANARY;
+    /* Only an unguarded stack pays for the page its canary lives in. */
+    f->canary = (uint8_t)!guarded;
+    if (f->canary)
+        *(uint64_t *)f->lo = WEFT_CANARY;
     weft__ctx_create(&f->ctx);
     return f;
 }
@@ -150,29 +156,29 @@ static void *map_stacks(size_t len)
     return base == MAP_FAILED ? NULL : base;
 }
 
-/* Maps a slab of default-size stacks; keeps one, shares the rest.  Locked. */
-static weft__fiber_t *new_slab(struct weft_sched *s)
+/* A default-size stack never used before: carved from the newest slab,
+ * mapping a new slab when it is used up.  Locked. */
+static weft__fiber_t *new_stack(struct weft_sched *s)
 {
     weft__stackpool_t *p = &s->stacks;
-    struct weft__slab *slab = malloc(sizeof *slab);
-    size_t len = p->slot_size * WEFT_SLAB_STACKS;
-    void *base = slab ? map_stacks(len) : NULL;
-    if (!base) {
-        free(slab);
-        return NULL;
+    struct weft__slab *slab = p->slabs;
+    if (!slab || slab->carved == WEFT_SLAB_STACKS) {
+        slab = malloc(sizeof *slab);
+        size_t len = p->slot_size * WEFT_SLAB_STACKS;
+        void *base = slab ? map_stacks(len) : NULL;
+        if (!base) {
+            free(slab);
+            return NULL;
+        }
+        slab->base = base;
+        slab->len = len;
+        slab->carved = 0;
+        slab->next = p->slabs;
+        p->slabs = slab;
+        atomic_fetch_add_explicit(&p->mapped, WEFT_SLAB_STACKS, memory_order_relaxed);
     }
-    slab->base = base;
-    slab->len = len;
-    slab->next = p->slabs;
-    p->slabs = slab;
-    for (int i = WEFT_SLAB_STACKS - 1; i > 0; i--) {
-        weft__fiber_t *f = carve(p, (char *)base + (size_t)i * p->slot_size, p->slot_size,
-                                 s->stack_size, 1);
-        f->next = p->free;
-        p->free = f;
-    }
-    atomic_fetch_add_explicit(&p->mapped, WEFT_SLAB_STACKS, memory_order_relaxed);
-    return carve(p, base, p->slot_size, s->stack_size, 1);
+    char *slot = (char *)slab->base + (size_t)slab->carved++ * p->slot_size;
+    return carve(p, slot, p->slot_size, s->stack_size, 1);
 }
 
 bool weft__fiber_fits(struct weft_sched *s, size_t requested)
@@ -195,7 +201,7 @@ weft__fiber_t *weft__fiber_get(weft__worker_t *w, size_t requested)
             if (f)
                 p->free = f->next;
             else
-                f = new_slab(s);
+                f = new_stack(s);
             pthread_mutex_unlock(&p->lock);
         }
     } else {
@@ -298,7 +304,7 @@ static void report_overflow(weft_task_t *t, size_t requested)
 
 void weft__stack_check(weft__fiber_t *f, weft_task_t *t)
 {
-    if (WEFT_UNLIKELY(*(volatile uint64_t *)f->lo != WEFT_CANARY))
+    if (WEFT_UNLIKELY(f->canary && *(volatile uint64_t *)f->lo != WEFT_CANARY))
         report_overflow(t, f->requested);
 }
 
@@ -313,7 +319,7 @@ static void on_segv(int sig, siginfo_t *info, void *uctx)
         char *addr = info->si_addr, *guard = f->guard_lo;
         if (addr >= guard && addr < guard + page_size())
             report_overflow(w->current, f->requested);
-        if (*(volatile uint64_t *)f->lo != WEFT_CANARY)
+        if (f->canary && *(volatile uint64_t *)f->lo != WEFT_CANARY)
             report_overflow(w->current, f->requested);
     }
     /* Not ours: hand the fault to whoever handled it before us. */

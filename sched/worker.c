@@ -109,19 +109,31 @@ void weft__ready(weft_task_t *t)
         weft__inject_push(t->sched, t, t);
 }
 
-/* The next task from this worker's own queues; fifo takes the oldest. */
-static weft_task_t *next_local(weft__worker_t *w, bool fifo)
+/* Tasks that yielded wait here, in order, behind everything else local. */
+static weft_task_t *take_yielded(weft__worker_t *w)
+{
+    weft_task_t *t = w->yield_head;
+    if (t) {
+        w->yield_head = t->yield_next;
+        if (!w->yield_head)
+            w->yield_tail = NULL;
+    }
+    return t;
+}
+
+/* The next task from this worker's own queues. */
+static weft_task_t *next_local(weft__worker_t *w)
 {
     weft_task_t *t;
-    if (WEFT_UNLIKELY(++w->tick % WEFT_INJECT_EVERY == 0) && (t = weft__inject_pop(w)))
+    if (WEFT_UNLIKELY(++w->tick % WEFT_INJECT_EVERY == 0) &&
+        ((t = weft__inject_pop(w)) || (t = take_yielded(w))))
         return t;
     if (w->next_streak < WEFT_NEXT_CAP && (t = take_next(w))) {
         w->next_streak++;
         return t;
     }
     w->next_streak = 0;
-    t = fifo ? weft__deque_steal(&w->deque) : weft__deque_pop(&w->deque);
-    if (t || (t = take_next(w)))
+    if ((t = weft__deque_pop(&w->deque)) || (t = take_next(w)) || (t = take_yielded(w)))
         return t;
     return weft__inject_pop(w);
 }
@@ -142,7 +154,7 @@ static int must_not_start(weft_task_t *t)
  * stack gets it (or ends with WEFT_ENOMEM).  Returns NULL when nothing
  * local is left.
  */
-static weft_task_t *prepare(weft__worker_t *w, weft_task_t *t, bool fifo)
+static weft_task_t *prepare(weft__worker_t *w, weft_task_t *t)
 {
     while (t && !t->fiber) {
         if (must_not_start(t)) {
@@ -158,7 +170,7 @@ static weft_task_t *prepare(weft__worker_t *w, weft_task_t *t, bool fifo)
             }
             weft__finish(w, t, WEFT_ENOMEM, NULL);
         }
-        t = next_local(w, fifo);
+        t = next_local(w);
     }
     return t;
 }
@@ -204,25 +216,37 @@ void weft__suspend(weft__worker_t *w, weft__post_fn post, void *arg)
     weft__fiber_t *self = w->fiber;
     if (w->current->inline_parent)
         mark_inline_parents(w->current);
-    weft_task_t *t = prepare(w, next_local(w, false), false);
+    weft_task_t *t = prepare(w, next_local(w));
     w->post = post;
     w->post_arg = arg;
     switch_to(w, &self->ctx, t, 0);
     run_post(weft__self());
 }
 
-static void post_requeue(weft__worker_t *w, void *arg)
+static void post_yield(weft__worker_t *w, void *arg)
 {
-    weft__push_local(w, arg);
+    weft_task_t *t = arg;
+    /* With workers idle, let them have it; else it waits on this worker,
+     * where queueing costs no atomic operation. */
+    if (atomic_load_explicit(&w->sched->park.nidle, memory_order_relaxed)) {
+        weft__push_local(w, t);
+        return;
+    }
+    t->yield_next = NULL;
+    if (w->yield_tail)
+        w->yield_tail->yield_next = t;
+    else
+        w->yield_head = t;
+    w->yield_tail = t;
 }
 
 int weft__yield(weft__worker_t *w)
 {
     weft_task_t *self = w->current;
-    weft_task_t *t = prepare(w, next_local(w, true), true);
+    weft_task_t *t = prepare(w, next_local(w));
     if (!t)
         return 0;
-    w->post = post_requeue;
+    w->post = post_yield;
     w->post_arg = self;
     switch_to(w, &w->fiber->ctx, t, 0);
     run_post(weft__self());
@@ -249,10 +273,10 @@ static void fiber_entry(void)
         weft__finish(w, t, rc, result);
         /* A task that never ran takes this stack over where it stands:
          * no switch, no trip through the pool. */
-        weft_task_t *n = next_local(w, false);
+        weft_task_t *n = next_local(w);
         while (n && !n->fiber && must_not_start(n)) {
             weft__finish(w, n, WEFT_ECANCELED, NULL);
-            n = next_local(w, false);
+            n = next_local(w);
         }
         if (n && !n->fiber && f->pooled && weft__fiber_fits(w->sched, n->stack_size)) {
             f->task = n;
@@ -261,7 +285,7 @@ static void fiber_entry(void)
             weft__stat_inc(&w->n_started);
             continue;
         }
-        n = prepare(w, n, false);
+        n = prepare(w, n);
         w->post = post_fiber_put;
         w->post_arg = f;
         switch_to(w, &f->ctx, n, 1);
@@ -290,11 +314,14 @@ void weft__run_inline(weft__worker_t *w, weft_task_t *t)
 
 weft_task_t *weft__take_for_inline(weft__worker_t *w, weft_task_t *t)
 {
-    /* A task that asked for a stack size gets a stack of its own: the
-     * awaiter's may be smaller. */
+    /* Not a task that asked for a stack size: the awaiter's stack may be
+     * smaller. */
     if (t->stack_size == 0 && weft__deque_peek(&w->deque) == t &&
-        weft__deque_pop(&w->deque) == t)
-        return t;
+        weft__deque_pop(&w->deque) == t) {
+        if (!t->fiber)
+            return t;
+        weft__push_local(w, t); /* woken, not new: it resumes on its own stack */
+    }
     return NULL;
 }
 
@@ -511,7 +538,7 @@ static weft_task_t *find_work(weft__worker_t *w)
 {
     struct weft_sched *s = w->sched;
     for (;;) {
-        weft_task_t *t = next_local(w, false);
+        weft_task_t *t = next_local(w);
         if (t) {
             if (w->spinning) /* a spinner that finds work stops counting */
                 stop_spinning(w, true);
@@ -551,7 +578,7 @@ static void *worker_main(void *arg)
     weft__ctx_init_thread(&w->thread_ctx);
     weft__overflow_handler_install(w);
     for (;;) {
-        weft_task_t *t = prepare(w, find_work(w), false);
+        weft_task_t *t = prepare(w, find_work(w));
         if (t) {
             switch_to(w, &w->thread_ctx, t, 0);
             w = weft__self();
