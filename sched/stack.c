@@ -114,23 +114,26 @@ int weft__stacks_init(struct weft_sched *s)
     return 0;
 }
 
-/* Turns slot [slot, slot + slot_size) into a fiber; returns it. */
-static weft__fiber_t *carve(weft__stackpool_t *p, char *slot, size_t slot_size,
-                            size_t requested, int pooled)
+/* Which protection the next stack gets; spends mapping budget.  Locked. */
+static int take_guard(weft__stackpool_t *p)
+{
+    if (p->guard_mode != WEFT_GUARD_MPROTECT)
+        return p->guard_mode;
+    if (p->map_budget < 2)
+        return WEFT_GUARD_NONE;
+    p->map_budget -= 2;
+    return WEFT_GUARD_MPROTECT;
+}
+
+/* Turns slot [slot, slot + slot_size) into a fiber; returns it.  Unlocked:
+ * the system calls and the page it touches are paid outside the lock. */
+static weft__fiber_t *carve(char *slot, size_t slot_size, size_t requested, int pooled,
+                            int guard)
 {
     size_t pg = page_size();
-    int slot_mprotected = p->guard_mode == WEFT_GUARD_MPROTECT;
-    int guarded = 1;
-    if (p->guard_mode == WEFT_GUARD_MADVISE) {
-        guarded = madvise(slot, pg, MADV_GUARD_INSTALL) == 0;
-    } else if (p->guard_mode == WEFT_GUARD_MPROTECT && p->map_budget >= 2) {
-        if (mprotect(slot, pg, PROT_NONE) == 0)
-            p->map_budget -= 2;
-        else
-            slot_mprotected = guarded = 0;
-    } else {
-        slot_mprotected = guarded = 0;
-    }
+    int guarded = guard == WEFT_GUARD_MADVISE
+                      ? madvise(slot, pg, MADV_GUARD_INSTALL) == 0
+                      : guard == WEFT_GUARD_MPROTECT && mprotect(slot, pg, PROT_NONE) == 0;
     uintptr_t top = (uintptr_t)slot + slot_size;
     weft__fiber_t *f = (weft__fiber_t *)((top - sizeof(weft__fiber_t)) & ~(uintptr_t)63);
     memset(f, 0, sizeof *f);
@@ -139,7 +142,8 @@ static weft__fiber_t *carve(weft__stackpool_t *p, char *slot, size_t slot_size,
     f->size = (size_t)((char *)f - (char *)f->lo);
     f->requested = requested;
     f->pooled = (uint8_t)pooled;
-    f->mprotected = (uint8_t)slot_mprotected;
+    /* A failed mprotect keeps its budget spent: a little conservative. */
+    f->mprotected = (uint8_t)(guard == WEFT_GUARD_MPROTECT && guarded);
     f->map_len = slot_size;
     /* Only an unguarded stack pays for the page its canary lives in. */
     f->canary = (uint8_t)!guarded;
@@ -156,11 +160,10 @@ static void *map_stacks(size_t len)
     return base == MAP_FAILED ? NULL : base;
 }
 
-/* A default-size stack never used before: carved from the newest slab,
- * mapping a new slab when it is used up.  Locked. */
-static weft__fiber_t *new_stack(struct weft_sched *s)
+/* A default-size slot never used before, from the newest slab, mapping a
+ * new slab when it is used up.  Locked. */
+static char *new_slot(weft__stackpool_t *p)
 {
-    weft__stackpool_t *p = &s->stacks;
     struct weft__slab *slab = p->slabs;
     if (!slab || slab->carved == WEFT_SLAB_STACKS) {
         slab = malloc(sizeof *slab);
@@ -177,8 +180,7 @@ static weft__fiber_t *new_stack(struct weft_sched *s)
         p->slabs = slab;
         atomic_fetch_add_explicit(&p->mapped, WEFT_SLAB_STACKS, memory_order_relaxed);
     }
-    char *slot = (char *)slab->base + (size_t)slab->carved++ * p->slot_size;
-    return carve(p, slot, p->slot_size, s->stack_size, 1);
+    return (char *)slab->base + (size_t)slab->carved++ * p->slot_size;
 }
 
 bool weft__fiber_fits(struct weft_sched *s, size_t requested)
@@ -196,13 +198,17 @@ weft__fiber_t *weft__fiber_get(weft__worker_t *w, size_t requested)
             w->free_fibers = f->next;
             w->nfree_fibers--;
         } else {
+            char *slot = NULL;
+            int guard = WEFT_GUARD_NONE;
             pthread_mutex_lock(&p->lock);
             f = p->free;
             if (f)
                 p->free = f->next;
-            else
-                f = new_stack(s);
+            else if ((slot = new_slot(p)))
+                guard = take_guard(p);
             pthread_mutex_unlock(&p->lock);
+            if (slot)
+                f = carve(slot, p->slot_size, s->stack_size, 1, guard);
         }
     } else {
         size_t size = round_up(requested < WEFT_MIN_STACK ? WEFT_MIN_STACK : requested,
@@ -211,8 +217,9 @@ weft__fiber_t *weft__fiber_get(weft__worker_t *w, size_t requested)
         void *base = map_stacks(len);
         if (base) {
             pthread_mutex_lock(&p->lock);
-            f = carve(p, base, len, requested, 0);
+            int guard = take_guard(p);
             pthread_mutex_unlock(&p->lock);
+            f = carve(base, len, requested, 0, guard);
             atomic_fetch_add_explicit(&p->mapped, 1, memory_order_relaxed);
         } else {
             f = NULL;
