@@ -269,6 +269,7 @@ static void fiber_entry(void)
         weft_task_t *t = f->task;
         void *result = NULL;
         int rc = t->fn(t->arg, &result);
+        weft__stack_check(f, t); /* before another task inherits the stack */
         w = weft__self();
         weft__finish(w, t, rc, result);
         /* A task that never ran takes this stack over where it stands:
