@@ -3,7 +3,8 @@
  * threads that own no deque (the I/O thread, foreign threads) and for the
  * overflow of full deques.
  *
- * Producers never lock: a push is one atomic exchange (mpsc.h), so foreign
+ * Two lanes, woken tasks and fresh ones (see weft__inject_pop).  Producers
+ * never lock: a push is one atomic exchange (mpsc.h), so foreign
  * submitters do not queue behind each other on a lock.  Consumers are the
  * workers; they take turns through a try-lock (a worker that finds it taken
  * goes on with other sources), and a worker that gets the lock moves a batch
@@ -15,8 +16,10 @@
 
 void weft__inject_init(weft__inject_t *in)
 {
-    weft__mpsc_init(&in->q);
-    atomic_flag_clear(&in->lock);
+    weft__mpsc_init(&in->woken.q);
+    atomic_flag_clear(&in->woken.lock);
+    weft__mpsc_init(&in->fresh.q);
+    atomic_flag_clear(&in->fresh.lock);
 }
 
 static weft_task_t *task_of(weft__mpsc_node_t *n)
@@ -26,13 +29,23 @@ static weft_task_t *task_of(weft__mpsc_node_t *n)
 
 void weft__inject_push(struct weft_sched *s, weft_task_t *first, weft_task_t *last)
 {
-    weft__mpsc_push_chain(&s->inject.q, &first->qnode, &last->qnode);
+    weft__mpsc_push_chain(&s->inject.fresh.q, &first->qnode, &last->qnode);
     weft__park_notify(s);
 }
 
-weft_task_t *weft__inject_pop(weft__worker_t *w)
+void weft__inject_wake(struct weft_sched *s, weft_task_t *t)
 {
-    weft__inject_t *in = &w->sched->inject;
+    weft__mpsc_push(&s->inject.woken.q, &t->qnode);
+    weft__park_notify(s);
+}
+
+int weft__inject_empty(struct weft_sched *s)
+{
+    return weft__mpsc_empty(&s->inject.woken.q) && weft__mpsc_empty(&s->inject.fresh.q);
+}
+
+static weft_task_t *lane_pop(weft__worker_t *w, weft__lane_t *in)
+{
     if (weft__mpsc_empty(&in->q))
         return NULL;
     /* Acquire: pairs with the release clear of the previous consumer, which
@@ -58,4 +71,18 @@ weft_task_t *weft__inject_pop(weft__worker_t *w)
     if (moved || more)
         weft__park_notify(w->sched);
     return first;
+}
+
+/*
+ * Woken tasks come before fresh ones: they hold stacks and often finish
+ * soon, while fresh ones only start work.  fresh_first (every 61st
+ * decision) keeps a stream of wake-ups from starving fresh tasks.
+ */
+weft_task_t *weft__inject_pop(weft__worker_t *w, bool fresh_first)
+{
+    weft__inject_t *in = &w->sched->inject;
+    weft__lane_t *a = fresh_first ? &in->fresh : &in->woken;
+    weft__lane_t *b = fresh_first ? &in->woken : &in->fresh;
+    weft_task_t *t = lane_pop(w, a);
+    return t ? t : lane_pop(w, b);
 }

@@ -160,9 +160,14 @@ typedef struct weft__park {
     unsigned nidle_list;
 } weft__park_t;
 
-typedef struct weft__inject {
+typedef struct weft__lane {
     weft__mpsc_t q;
     _Alignas(WEFT_CACHELINE) atomic_flag lock; /* one consumer at a time */
+} weft__lane_t;
+
+typedef struct weft__inject {
+    weft__lane_t woken; /* tasks woken by the I/O thread or other threads */
+    weft__lane_t fresh; /* submitted tasks and deque overflow */
 } weft__inject_t;
 
 typedef struct weft__stackpool {
@@ -218,7 +223,9 @@ void weft__interrupt(weft_task_t *t);
 /* ---- inject.c -------------------------------------------------------------- */
 void weft__inject_init(weft__inject_t *in);
 void weft__inject_push(struct weft_sched *s, weft_task_t *first, weft_task_t *last);
-weft_task_t *weft__inject_pop(weft__worker_t *w);
+void weft__inject_wake(struct weft_sched *s, weft_task_t *t);
+weft_task_t *weft__inject_pop(weft__worker_t *w, bool fresh_first);
+int weft__inject_empty(struct weft_sched *s);
 
 /* ---- park.c ---------------------------------------------------------------- */
 int weft__park_init(struct weft_sched *s);

@@ -97,7 +97,7 @@ void weft__park_destroy(struct weft_sched *s)
 
 int weft__work_visible(struct weft_sched *s)
 {
-    if (!weft__mpsc_empty(&s->inject.q))
+    if (!weft__inject_empty(s))
         return 1;
     for (unsigned i = 0; i < s->nworkers; i++) {
         weft__worker_t *v = &s->workers[i];

@@ -106,7 +106,7 @@ void weft__ready(weft_task_t *t)
     if (w && w->sched == t->sched)
         push_next(w, t);
     else
-        weft__inject_push(t->sched, t, t);
+        weft__inject_wake(t->sched, t);
 }
 
 /* Tasks that yielded wait here, in order, behind everything else local. */
@@ -126,7 +126,7 @@ static weft_task_t *next_local(weft__worker_t *w)
 {
     weft_task_t *t;
     if (WEFT_UNLIKELY(++w->tick % WEFT_INJECT_EVERY == 0) &&
-        ((t = weft__inject_pop(w)) || (t = take_yielded(w))))
+        ((t = weft__inject_pop(w, true)) || (t = take_yielded(w))))
         return t;
     if (w->next_streak < WEFT_NEXT_CAP && (t = take_next(w))) {
         w->next_streak++;
@@ -135,7 +135,7 @@ static weft_task_t *next_local(weft__worker_t *w)
     w->next_streak = 0;
     if ((t = weft__deque_pop(&w->deque)) || (t = take_next(w)) || (t = take_yielded(w)))
         return t;
-    return weft__inject_pop(w);
+    return weft__inject_pop(w, false);
 }
 
 /* ---- starting, switching, finishing ------------------------------------- */
@@ -506,7 +506,7 @@ static weft_task_t *steal(weft__worker_t *w)
                 return t;
             }
         }
-        weft_task_t *t = weft__inject_pop(w);
+        weft_task_t *t = weft__inject_pop(w, false);
         if (t)
             return t;
         for (int i = 0; i < 32; i++)
