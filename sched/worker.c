@@ -308,6 +308,7 @@ void weft__run_inline(weft__worker_t *w, weft_task_t *t)
     weft__stat_inc(&w->n_started);
     void *result = NULL;
     int rc = t->fn(t->arg, &result);
+    weft__stack_check(t->fiber, t); /* name the child, not its awaiter */
     w = weft__self();
     w->current = parent;
     weft__finish(w, t, rc, result);
