@@ -86,9 +86,9 @@ int main(int argc, char **argv)
     int ok = rc == 0 && run.result == fib_expected(run.n);
     printf("{\"bench\":\"fib\",\"system\":\"weft\",\"n\":%u,\"workers\":%u,"
            "\"wall_s\":%.6f,\"result\":%llu,\"steals\":%llu,\"inline_awaits\":%llu,"
-           "\"switches\":%llu,\"check\":\"%s\"}\n",
+           "\"switches\":%llu,\"peak_rss_kib\":%ld,\"check\":\"%s\"}\n",
            run.n, workers, run.wall, (unsigned long long)run.result,
            (unsigned long long)run.ct.steals, (unsigned long long)run.ct.inline_awaits,
-           (unsigned long long)run.ct.switches, ok ? "ok" : "FAIL");
+           (unsigned long long)run.ct.switches, bench_rss_peak_kib(), ok ? "ok" : "FAIL");
     return ok ? 0 : 1;
 }
