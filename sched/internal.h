@@ -114,6 +114,7 @@ struct weft__fiber {
     uint8_t pooled;             /* default size: goes back to a pool */
     uint8_t mprotected;         /* its guard page costs two mappings */
     uint8_t canary;             /* no guard page: the canary is checked */
+    unsigned vg_stack;          /* valgrind's id for this stack, if any */
 };
 
 #define WEFT_CANARY 0x5745465443414e59ull /* "WEFTCANY" */

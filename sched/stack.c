@@ -33,6 +33,15 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#ifdef WEFT_VALGRIND
+#include <valgrind/valgrind.h>
+#define WEFT_VG_REGISTER(f) ((f)->vg_stack = VALGRIND_STACK_REGISTER((f)->lo, (char *)(f)))
+#define WEFT_VG_DEREGISTER(f) VALGRIND_STACK_DEREGISTER((f)->vg_stack)
+#else
+#define WEFT_VG_REGISTER(f) ((void)(f))
+#define WEFT_VG_DEREGISTER(f) ((void)(f))
+#endif
+
 #ifndef MADV_GUARD_INSTALL
 #define MADV_GUARD_INSTALL 102
 #endif
@@ -150,6 +159,7 @@ static weft__fiber_t *carve(char *slot, size_t slot_size, size_t requested, int 
     if (f->canary)
         *(uint64_t *)f->lo = WEFT_CANARY;
     weft__ctx_create(&f->ctx);
+    WEFT_VG_REGISTER(f);
     return f;
 }
 
@@ -241,6 +251,7 @@ void weft__fiber_put(weft__worker_t *w, weft__fiber_t *f)
             p->map_budget += 2;
         pthread_mutex_unlock(&p->lock);
         weft__ctx_destroy(&f->ctx);
+        WEFT_VG_DEREGISTER(f);
         munmap(f->guard_lo, f->map_len);
         atomic_fetch_sub_explicit(&p->mapped, 1, memory_order_relaxed);
         return;
@@ -259,8 +270,10 @@ void weft__fiber_put(weft__worker_t *w, weft__fiber_t *f)
 
 static void destroy_list(weft__fiber_t *f)
 {
-    for (; f; f = f->next)
+    for (; f; f = f->next) {
         weft__ctx_destroy(&f->ctx);
+        WEFT_VG_DEREGISTER(f);
+    }
 }
 
 void weft__stacks_destroy(struct weft_sched *s)

@@ -5,7 +5,7 @@
 # apt-get command to run and fails.  Silent when nothing is missing.
 set -euo pipefail
 
-base=(cmake pkg-config make gcc libuv1-dev libck-dev libcmocka-dev)
+base=(cmake pkg-config make gcc libuv1-dev libck-dev libcmocka-dev valgrind)
 case "${1:-}" in
     build | test) want=("${base[@]}") ;;
     bench) want=("${base[@]}" g++ libtbb-dev golang-go gnuplot-nox hyperfine
