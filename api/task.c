@@ -94,10 +94,6 @@ weft_task_t *weft__task_new(struct weft_sched *s, weft__worker_t *w, weft_fn fn,
     t->awaiting = NULL;
     t->inline_parent = NULL;
     t->inline_marked = false;
-    t->heap_index = WEFT_NOT_IN_HEAP;
-    atomic_store_explicit(&t->sleep_cancel_queued, 0, memory_order_relaxed);
-    t->sleep_req.kind = WEFT_IO_SLEEP;
-    t->sleep_cancel_req.kind = WEFT_IO_SLEEP_CANCEL;
     t->id = next_id(s, w);
     atomic_store_explicit(&t->name, name, memory_order_relaxed);
     t->stack_size = opts ? opts->stack_size : 0;
@@ -163,7 +159,6 @@ static int take_cancel(weft_task_t *self)
 static void begin_wait(weft_task_t *self, enum weft__wait_kind kind)
 {
     self->wait_kind = kind;
-    self->wait_interrupted = false;
     self->wait_rc = 0;
     atomic_store_explicit(&self->wstate, 0, memory_order_relaxed);
 }
@@ -363,7 +358,7 @@ int weft_yield(void)
 static void post_sleep(weft__worker_t *w, void *arg)
 {
     weft_task_t *self = arg;
-    weft__io_submit(self->sched->io, &self->sleep_req);
+    weft__timer_arm(self, atomic_load_explicit(&self->deadline_ns, memory_order_relaxed), 0);
     weft__arm(w, self);
 }
 
@@ -380,9 +375,10 @@ int weft_sleep(int64_t ms)
     uint64_t now = weft__now_ns();
     uint64_t span = (uint64_t)ms > (UINT64_MAX - now) / 1000000 ? UINT64_MAX - now
                                                                   : (uint64_t)ms * 1000000;
-    self->deadline_ns = now + span;
+    atomic_store_explicit(&self->deadline_ns, now + span, memory_order_relaxed);
     begin_wait(self, WEFT_WAIT_SLEEP);
     weft__suspend(w, post_sleep, self);
+    weft__timer_disarm(self); /* a cancel may have woken us first */
     self->wait_kind = WEFT_WAIT_NONE;
     if (take_cancel(self))
         return WEFT_ECANCELED;

@@ -190,6 +190,60 @@ WEFT_EXPORT int weft_cancelling(void);
 /* Withdraws one cancel request; returns the count left. */
 WEFT_EXPORT int weft_uncancel(void);
 
+/* ---- combinators ------------------------------------------------------- */
+
+/* One task's outcome: its code and its result. */
+typedef struct weft_outcome {
+    int rc;
+    void *result;
+} weft_outcome_t;
+
+/* weft_gather flag: wait for every task and report each outcome in place. */
+#define WEFT_RETURN_EXCEPTIONS 0x1u
+
+/*
+ * Waits for tasks[0..n) and stores their outcomes in input order in
+ * outcomes[] (which may be NULL).  By default the first failure (a code
+ * other than 0, a cancellation included) is returned at once and the
+ * other tasks keep running; outcomes of tasks not yet finished are left
+ * untouched.  With WEFT_RETURN_EXCEPTIONS it waits for all and returns 0.
+ * Cancelling the gathering task cancels every unfinished task, waits for
+ * them and returns WEFT_ECANCELED (with either flag).  n = 0 returns 0.
+ * Borrows the tasks; the same task may appear more than once.
+ */
+WEFT_EXPORT int weft_gather(weft_task_t *const *tasks, size_t n, weft_outcome_t *outcomes,
+                            unsigned flags);
+
+/* weft_wait's return_when. */
+#define WEFT_ALL_COMPLETED 0
+#define WEFT_FIRST_COMPLETED 1
+#define WEFT_FIRST_EXCEPTION 2 /* a code other than 0 and not a cancel */
+
+/*
+ * Waits until `when` holds for tasks[0..n) or timeout_ms passes
+ * (WEFT_FOREVER: no timeout; <= 0: just look).  Never cancels and never
+ * reports the timeout as an error: returns how many tasks are done, having
+ * moved the done ones to the front of tasks[] (each part in input order).
+ * WEFT_EINVAL for n = 0 or a bad `when`; WEFT_ECANCELED if the waiting task
+ * is cancelled (the tasks are not).
+ */
+WEFT_EXPORT int weft_wait(weft_task_t **tasks, size_t n, int64_t timeout_ms, int when);
+
+/*
+ * Waits for t at most timeout_ms.  On timeout cancels t, waits until it has
+ * finished and returns WEFT_ETIMEDOUT, unless t swallowed the cancel and
+ * ended with a value or an error of its own: then t's outcome.  A timeout
+ * <= 0 on an unfinished task times out at once.  If the waiting task is
+ * cancelled, t is cancelled too.
+ */
+WEFT_EXPORT int weft_wait_for(weft_task_t *t, int64_t timeout_ms, void **result);
+
+/*
+ * Waits for t like weft_await, but a cancel of the waiting task is not
+ * forwarded to t: the wait ends with WEFT_ECANCELED and t keeps running.
+ */
+WEFT_EXPORT int weft_shield(weft_task_t *t, void **result);
+
 /* ---- insight ----------------------------------------------------------- */
 
 WEFT_EXPORT const char *weft_strerror(int rc);

@@ -37,17 +37,30 @@ typedef struct weft__io weft__io_t;
 enum { WEFT_W_WAITING = 1u, WEFT_W_WAKE = 2u, WEFT_W_CLAIM = 4u };
 
 /* What a suspended task waits on, for cancellation and for weft_dump. */
-enum weft__wait_kind { WEFT_WAIT_NONE, WEFT_WAIT_TASK, WEFT_WAIT_SLEEP };
+enum weft__wait_kind { WEFT_WAIT_NONE, WEFT_WAIT_TASK, WEFT_WAIT_SLEEP, WEFT_WAIT_MULTI };
 
-/* A registration on a task's list of awaiters: a task, or a thread. */
+struct weft__multi;
+
+/* A registration on a task's list of awaiters: a task, a thread, or one
+ * entry of a wait on several tasks (sched/multi.c). */
 typedef struct weft__waiter {
     struct weft__waiter *next;
-    weft_task_t *task;        /* the awaiting task, or NULL for a thread */
-    _Atomic uint32_t futex;   /* thread waiters: 1 once woken */
+    weft_task_t *task;          /* the awaiting task, or NULL */
+    struct weft__multi *multi;  /* or the multi-wait it belongs to */
+    weft_task_t *child;         /* multi: the task it is registered on */
+    _Atomic uint32_t futex;     /* 1 once woken (thread) or fired (multi) */
 } weft__waiter_t;
 
 /* A request to the I/O thread, embedded where it lives (task, io). */
-enum weft__io_kind { WEFT_IO_SLEEP, WEFT_IO_SLEEP_CANCEL, WEFT_IO_STOP };
+enum weft__io_kind { WEFT_IO_TIMER_ARM, WEFT_IO_TIMER_REMOVE, WEFT_IO_STOP };
+
+/* The task timer's state word: a generation (bumped at every arming) and
+ * a state, so a heap entry left from an earlier arming never fires a later
+ * wait.  See sched/timer.c. */
+enum { WEFT_TIMER_IDLE = 0, WEFT_TIMER_ARMED = 1, WEFT_TIMER_FIRED = 2 };
+#define WEFT_TIMER_STATE(s) ((s) & 3u)
+#define WEFT_TIMER_GEN(s) ((s) >> 2)
+#define WEFT_NOT_IN_HEAP UINT32_MAX
 typedef struct weft__io_req {
     weft__mpsc_node_t node;
     enum weft__io_kind kind;
@@ -80,19 +93,23 @@ struct weft_task {
     _Atomic uint32_t cancel_pending;/* an undelivered cancel request */
     _Atomic int32_t cancel_requests;/* weft_cancelling() */
     enum weft__wait_kind wait_kind;
-    bool wait_interrupted;          /* this wait was interrupted once */
     int wait_rc;                    /* set by the waker: 0 or an error */
+    struct weft__multi *multi;      /* WEFT_WAIT_MULTI: what it waits on */
     weft_task_t *awaiting;          /* the task it awaits (cancel forwards) */
     weft_task_t *inline_parent;     /* the awaiter it runs inline under */
     weft_task_t *yield_next;        /* its worker's list of yielded tasks */
     bool inline_marked;             /* counted as waiting on its inline child */
 
-    /* Sleeping: owned by the I/O thread while queued there. */
-    uint64_t deadline_ns;
-    uint32_t heap_index;            /* position in the timer heap, or ~0 */
-    _Atomic uint32_t sleep_cancel_queued;
-    weft__io_req_t sleep_req;
-    weft__io_req_t sleep_cancel_req;
+    /* The task's timer (sleeps, waits with a timeout); sched/timer.c. */
+    _Atomic uint32_t timer_state;   /* generation << 2 | WEFT_TIMER_* */
+    _Atomic uint64_t deadline_ns;   /* of the latest arming */
+    _Atomic int timer_rc;           /* wait_rc when it fires */
+    uint64_t heap_deadline;         /* I/O thread: the deadline in the heap */
+    uint32_t heap_index;            /* I/O thread: heap position, or ~0 */
+    uint32_t heap_gen;              /* I/O thread: generation in the heap */
+    _Atomic uint32_t remove_queued; /* a WEFT_IO_TIMER_REMOVE is in flight */
+    weft__io_req_t timer_arm_req;
+    weft__io_req_t timer_remove_req;
 
     /* Identity. */
     uint64_t id;
@@ -257,6 +274,16 @@ void weft__task_free(weft_task_t *t);
 void weft__task_foreach_live(struct weft_sched *s, void (*fn)(weft_task_t *, void *),
                              void *ctx);
 uint64_t weft__tasks_live(struct weft_sched *s);
+
+/* ---- timer.c --------------------------------------------------------------- */
+void weft__timer_arm(weft_task_t *t, uint64_t deadline_ns, int rc_when_fired);
+bool weft__timer_disarm(weft_task_t *t);
+void weft__timer_fire(weft_task_t *t);
+
+/* ---- multi.c --------------------------------------------------------------- */
+void weft__multi_fire(weft__waiter_t *n);
+bool weft__multi_interrupt(weft_task_t *t);
+int weft__remove_waiter(weft_task_t *t, weft__waiter_t *node);
 
 /* ---- io.c ------------------------------------------------------------------ */
 int weft__io_start(struct weft_sched *s);

@@ -59,10 +59,9 @@ static void fire_timers(weft__io_t *io)
 {
     uint64_t now = uv_hrtime();
     weft_task_t *t;
-    while ((t = weft__th_min(&io->heap)) && t->deadline_ns <= now) {
+    while ((t = weft__th_min(&io->heap)) && t->heap_deadline <= now) {
         weft__th_remove(&io->heap, t);
-        t->wait_rc = 0;
-        weft__wake(t);
+        weft__timer_fire(t);
     }
 }
 
@@ -82,7 +81,7 @@ static void arm_timer(weft__io_t *io)
     }
     uv_update_time(&io->loop);
     uint64_t now = uv_hrtime();
-    uint64_t left = t->deadline_ns > now ? t->deadline_ns - now : 0;
+    uint64_t left = t->heap_deadline > now ? t->heap_deadline - now : 0;
     uint64_t ms = left / 1000000 + (left % 1000000 != 0); /* rounded up */
     uv_timer_start(&io->timer, on_timer, ms, 0);
 }
@@ -91,22 +90,31 @@ static void handle(weft__io_t *io, weft__io_req_t *req)
 {
     weft_task_t *t;
     switch (req->kind) {
-    case WEFT_IO_SLEEP:
-        t = task_of(req, offsetof(weft_task_t, sleep_req));
+    case WEFT_IO_TIMER_ARM: {
+        t = task_of(req, offsetof(weft_task_t, timer_arm_req));
+        /* Acquire: pairs with the arming store; the deadline read after it
+         * is that arming's or a later one's (whose own request follows). */
+        uint32_t s = atomic_load_explicit(&t->timer_state, memory_order_acquire);
+        if (t->heap_index != WEFT_NOT_IN_HEAP)
+            weft__th_remove(&io->heap, t);
+        if (WEFT_TIMER_STATE(s) != WEFT_TIMER_ARMED)
+            break; /* disarmed before we got here */
+        t->heap_gen = WEFT_TIMER_GEN(s);
+        t->heap_deadline = atomic_load_explicit(&t->deadline_ns, memory_order_relaxed);
         if (weft__th_push(&io->heap, t) != 0) {
-            t->wait_rc = WEFT_ENOMEM;
-            weft__wake(t);
+            atomic_store_explicit(&t->timer_rc, WEFT_ENOMEM, memory_order_relaxed);
+            weft__timer_fire(t); /* report the failure as the wait's end */
         }
         break;
-    case WEFT_IO_SLEEP_CANCEL:
-        t = task_of(req, offsetof(weft_task_t, sleep_cancel_req));
+    }
+    case WEFT_IO_TIMER_REMOVE:
+        t = task_of(req, offsetof(weft_task_t, timer_remove_req));
         /* The request node may be queued again from here on. */
-        atomic_store_explicit(&t->sleep_cancel_queued, 0, memory_order_release);
-        if (t->heap_index != WEFT_NOT_IN_HEAP) {
+        atomic_store_explicit(&t->remove_queued, 0, memory_order_release);
+        if (t->heap_index != WEFT_NOT_IN_HEAP &&
+            WEFT_TIMER_STATE(atomic_load_explicit(&t->timer_state, memory_order_acquire)) !=
+                WEFT_TIMER_ARMED)
             weft__th_remove(&io->heap, t);
-            t->wait_rc = WEFT_ECANCELED;
-            weft__wake(t);
-        }
         break;
     case WEFT_IO_STOP:
         uv_close((uv_handle_t *)&io->async, NULL);

@@ -71,8 +71,14 @@ static weft_task_t *refill(weft__taskmem_t *m, unsigned n, unsigned *got)
             c->next = m->chunks;
             m->chunks = c;
             for (int i = WEFT_CHUNK_TASKS - 1; i >= 0; i--) {
-                set_link(&c->tasks[i], m->free);
-                m->free = &c->tasks[i];
+                weft_task_t *t = &c->tasks[i];
+                /* Timer fields outlive a task: a removal may still be on
+                 * its way to the I/O thread when the memory is reused. */
+                t->heap_index = WEFT_NOT_IN_HEAP;
+                t->timer_arm_req.kind = WEFT_IO_TIMER_ARM;
+                t->timer_remove_req.kind = WEFT_IO_TIMER_REMOVE;
+                set_link(t, m->free);
+                m->free = t;
             }
         }
     }

@@ -16,7 +16,7 @@ static void sift_up(weft__timerheap_t *h, uint32_t i)
     weft_task_t *t = h->a[i];
     while (i > 0) {
         uint32_t parent = (i - 1) / 2;
-        if (h->a[parent]->deadline_ns <= t->deadline_ns)
+        if (h->a[parent]->heap_deadline <= t->heap_deadline)
             break;
         put(h, i, h->a[parent]);
         i = parent;
@@ -31,9 +31,9 @@ static void sift_down(weft__timerheap_t *h, uint32_t i)
         uint32_t child = 2 * i + 1;
         if (child >= h->n)
             break;
-        if (child + 1 < h->n && h->a[child + 1]->deadline_ns < h->a[child]->deadline_ns)
+        if (child + 1 < h->n && h->a[child + 1]->heap_deadline < h->a[child]->heap_deadline)
             child++;
-        if (t->deadline_ns <= h->a[child]->deadline_ns)
+        if (t->heap_deadline <= h->a[child]->heap_deadline)
             break;
         put(h, i, h->a[child]);
         i = child;

@@ -8,8 +8,6 @@
 
 #include "sched/internal.h"
 
-#define WEFT_NOT_IN_HEAP UINT32_MAX
-
 typedef struct weft__timerheap {
     weft_task_t **a;
     uint32_t n, cap;

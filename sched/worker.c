@@ -330,7 +330,9 @@ weft_task_t *weft__take_for_inline(weft__worker_t *w, weft_task_t *t)
 static void wake_waiter(weft__waiter_t *n)
 {
     weft_task_t *t = n->task;
-    if (t) {
+    if (n->multi) {
+        weft__multi_fire(n);
+    } else if (t) {
         weft__wake(t);
     } else {
         /* Release: pairs with the thread's acquire load; rc and result were
@@ -378,28 +380,54 @@ void weft__finish(weft__worker_t *w, weft_task_t *t, int rc, void *result)
     weft__task_unref(t);
 }
 
-int weft__add_waiter(weft_task_t *t, weft__waiter_t *node)
+/* Takes t's lock; false if t has finished (its waiters are being woken). */
+static bool lock_waiters(weft_task_t *t, bool mark)
 {
     uint64_t s = atomic_load_explicit(&t->state, memory_order_acquire);
     for (;;) {
         if (s & WEFT_TS_DONE)
-            return 1;
+            return false;
         if (s & WEFT_TS_LOCK) {
             ck_pr_stall();
             s = atomic_load_explicit(&t->state, memory_order_acquire);
             continue;
         }
         /* Acquire: the list as the previous holder of the lock left it. */
-        if (atomic_compare_exchange_weak_explicit(&t->state, &s,
-                                                  s | WEFT_TS_LOCK | WEFT_TS_WAITERS,
-                                                  memory_order_acquire, memory_order_acquire))
-            break;
+        uint64_t want = s | WEFT_TS_LOCK | (mark ? WEFT_TS_WAITERS : 0);
+        if (atomic_compare_exchange_weak_explicit(&t->state, &s, want, memory_order_acquire,
+                                                  memory_order_acquire))
+            return true;
     }
+}
+
+static void unlock_waiters(weft_task_t *t)
+{
+    /* Release: the finisher, whose DONE step reads this value, sees the
+     * list as we leave it. */
+    atomic_fetch_and_explicit(&t->state, ~WEFT_TS_LOCK, memory_order_release);
+}
+
+int weft__remove_waiter(weft_task_t *t, weft__waiter_t *node)
+{
+    if (!lock_waiters(t, false))
+        return 0;
+    for (weft__waiter_t **p = &t->waiter_list; *p; p = &(*p)->next) {
+        if (*p == node) {
+            *p = node->next;
+            break;
+        }
+    }
+    unlock_waiters(t);
+    return 1;
+}
+
+int weft__add_waiter(weft_task_t *t, weft__waiter_t *node)
+{
+    if (!lock_waiters(t, true))
+        return 1;
     node->next = t->waiter_list;
     t->waiter_list = node;
-    /* Release: the finisher, whose DONE step reads this value, sees the
-     * list with our node. */
-    atomic_fetch_and_explicit(&t->state, ~WEFT_TS_LOCK, memory_order_release);
+    unlock_waiters(t);
     return 0;
 }
 
@@ -436,14 +464,15 @@ static bool interrupt_wait(weft_task_t *t)
 {
     switch (t->wait_kind) {
     case WEFT_WAIT_SLEEP:
-        if (!t->wait_interrupted) {
-            t->wait_interrupted = true;
-            /* One withdrawal in flight at a time: the I/O thread clears the
-             * flag when it has taken the request. */
-            if (!atomic_exchange_explicit(&t->sleep_cancel_queued, 1, memory_order_acq_rel))
-                weft__io_submit(t->sched->io, &t->sleep_cancel_req);
+        /* Stop the timer; if it already fired, its wake-up ends the sleep
+         * and the pending cancel is delivered there. */
+        if (weft__timer_disarm(t)) {
+            t->wait_rc = WEFT_ECANCELED;
+            weft__wake(t); /* we hold the claim: queued when we drop it */
         }
         return false;
+    case WEFT_WAIT_MULTI:
+        return weft__multi_interrupt(t);
     case WEFT_WAIT_TASK:
         /* asyncio forwards each cancel to the awaited task; the awaiter
          * then gets that task's outcome. */
