@@ -358,7 +358,7 @@ int weft_yield(void)
 static void post_sleep(weft__worker_t *w, void *arg)
 {
     weft_task_t *self = arg;
-    weft__timer_arm(self, atomic_load_explicit(&self->deadline_ns, memory_order_relaxed), 0);
+    weft__task_timer_arm(self, self->sleep_until, 0);
     weft__arm(w, self);
 }
 
@@ -375,10 +375,10 @@ int weft_sleep(int64_t ms)
     uint64_t now = weft__now_ns();
     uint64_t span = (uint64_t)ms > (UINT64_MAX - now) / 1000000 ? UINT64_MAX - now
                                                                   : (uint64_t)ms * 1000000;
-    atomic_store_explicit(&self->deadline_ns, now + span, memory_order_relaxed);
+    self->sleep_until = now + span;
     begin_wait(self, WEFT_WAIT_SLEEP);
     weft__suspend(w, post_sleep, self);
-    weft__timer_disarm(self); /* a cancel may have woken us first */
+    weft__timer_disarm(&self->timer); /* a cancel may have woken us first */
     self->wait_kind = WEFT_WAIT_NONE;
     if (take_cancel(self))
         return WEFT_ECANCELED;

@@ -52,7 +52,11 @@ typedef struct weft__waiter {
 } weft__waiter_t;
 
 /* A request to the I/O thread, embedded where it lives (task, io). */
-enum weft__io_kind { WEFT_IO_TIMER_ARM, WEFT_IO_TIMER_REMOVE, WEFT_IO_STOP };
+enum weft__io_kind { WEFT_IO_TIMER_ARM, WEFT_IO_TIMER_REMOVE, WEFT_IO_TIMER_FREE, WEFT_IO_STOP };
+typedef struct weft__io_req {
+    weft__mpsc_node_t node;
+    enum weft__io_kind kind;
+} weft__io_req_t;
 
 /* The task timer's state word: a generation (bumped at every arming) and
  * a state, so a heap entry left from an earlier arming never fires a later
@@ -61,10 +65,22 @@ enum { WEFT_TIMER_IDLE = 0, WEFT_TIMER_ARMED = 1, WEFT_TIMER_FIRED = 2 };
 #define WEFT_TIMER_STATE(s) ((s) & 3u)
 #define WEFT_TIMER_GEN(s) ((s) >> 2)
 #define WEFT_NOT_IN_HEAP UINT32_MAX
-typedef struct weft__io_req {
-    weft__mpsc_node_t node;
-    enum weft__io_kind kind;
-} weft__io_req_t;
+
+/* A timer kept by the I/O thread: a task's own (sleeps, timed waits) or a
+ * timeout scope's.  sched/timer.c owns the protocol. */
+typedef struct weft__timer {
+    _Atomic uint32_t state;         /* generation << 2 | WEFT_TIMER_* */
+    _Atomic uint64_t deadline_ns;   /* of the latest arming */
+    _Atomic uint32_t remove_queued; /* a WEFT_IO_TIMER_REMOVE is in flight */
+    void (*fire)(struct weft__timer *); /* I/O thread, once per arming */
+    struct weft_sched *sched;
+    uint64_t heap_deadline;         /* I/O thread: the deadline in the heap */
+    uint32_t heap_index;            /* I/O thread: heap position, or ~0 */
+    uint32_t heap_gen;              /* I/O thread: generation in the heap */
+    weft__io_req_t arm_req;
+    weft__io_req_t remove_req;
+    weft__io_req_t free_req;        /* the last request, for a malloc'ed one */
+} weft__timer_t;
 
 /* A task's state word: its reference count and three flags, so that
  * finishing a task nobody waits on (set DONE, drop the scheduler's
@@ -100,16 +116,11 @@ struct weft_task {
     weft_task_t *yield_next;        /* its worker's list of yielded tasks */
     bool inline_marked;             /* counted as waiting on its inline child */
 
-    /* The task's timer (sleeps, waits with a timeout); sched/timer.c. */
-    _Atomic uint32_t timer_state;   /* generation << 2 | WEFT_TIMER_* */
-    _Atomic uint64_t deadline_ns;   /* of the latest arming */
+    /* The task's timer (sleeps, waits with a timeout); sched/timer.c.  It
+     * outlives the task: a removal may be on its way when it is reused. */
+    weft__timer_t timer;
     _Atomic int timer_rc;           /* wait_rc when it fires */
-    uint64_t heap_deadline;         /* I/O thread: the deadline in the heap */
-    uint32_t heap_index;            /* I/O thread: heap position, or ~0 */
-    uint32_t heap_gen;              /* I/O thread: generation in the heap */
-    _Atomic uint32_t remove_queued; /* a WEFT_IO_TIMER_REMOVE is in flight */
-    weft__io_req_t timer_arm_req;
-    weft__io_req_t timer_remove_req;
+    uint64_t sleep_until;           /* weft_sleep's deadline, for its arming */
 
     /* Identity. */
     uint64_t id;
@@ -276,9 +287,14 @@ void weft__task_foreach_live(struct weft_sched *s, void (*fn)(weft_task_t *, voi
 uint64_t weft__tasks_live(struct weft_sched *s);
 
 /* ---- timer.c --------------------------------------------------------------- */
-void weft__timer_arm(weft_task_t *t, uint64_t deadline_ns, int rc_when_fired);
-bool weft__timer_disarm(weft_task_t *t);
-void weft__timer_fire(weft_task_t *t);
+void weft__timer_init(weft__timer_t *tm, struct weft_sched *s, void (*fire)(weft__timer_t *));
+void weft__timer_arm(weft__timer_t *tm, uint64_t deadline_ns);
+bool weft__timer_disarm(weft__timer_t *tm);
+void weft__timer_retire(weft__timer_t *tm);
+void weft__timer_fire(weft__timer_t *tm);
+void weft__task_timer_arm(weft_task_t *t, uint64_t deadline_ns, int rc_when_fired);
+void weft__task_timer_fire(weft__timer_t *tm);
+uint64_t weft__deadline_after(int64_t ms);
 
 /* ---- multi.c --------------------------------------------------------------- */
 void weft__multi_fire(weft__waiter_t *n);

@@ -48,9 +48,9 @@ void weft__io_submit(weft__io_t *io, weft__io_req_t *req)
         uv_async_send(&io->async);
 }
 
-static weft_task_t *task_of(weft__io_req_t *req, size_t offset)
+static weft__timer_t *timer_of(weft__io_req_t *req, size_t offset)
 {
-    return (weft_task_t *)((char *)req - offset);
+    return (weft__timer_t *)((char *)req - offset);
 }
 
 static void arm_timer(weft__io_t *io);
@@ -58,7 +58,7 @@ static void arm_timer(weft__io_t *io);
 static void fire_timers(weft__io_t *io)
 {
     uint64_t now = uv_hrtime();
-    weft_task_t *t;
+    weft__timer_t *t;
     while ((t = weft__th_min(&io->heap)) && t->heap_deadline <= now) {
         weft__th_remove(&io->heap, t);
         weft__timer_fire(t);
@@ -74,7 +74,7 @@ static void on_timer(uv_timer_t *timer)
 
 static void arm_timer(weft__io_t *io)
 {
-    weft_task_t *t = weft__th_min(&io->heap);
+    weft__timer_t *t = weft__th_min(&io->heap);
     if (!t) {
         uv_timer_stop(&io->timer);
         return;
@@ -88,33 +88,37 @@ static void arm_timer(weft__io_t *io)
 
 static void handle(weft__io_t *io, weft__io_req_t *req)
 {
-    weft_task_t *t;
+    weft__timer_t *t;
     switch (req->kind) {
     case WEFT_IO_TIMER_ARM: {
-        t = task_of(req, offsetof(weft_task_t, timer_arm_req));
+        t = timer_of(req, offsetof(weft__timer_t, arm_req));
         /* Acquire: pairs with the arming store; the deadline read after it
          * is that arming's or a later one's (whose own request follows). */
-        uint32_t s = atomic_load_explicit(&t->timer_state, memory_order_acquire);
+        uint32_t s = atomic_load_explicit(&t->state, memory_order_acquire);
         if (t->heap_index != WEFT_NOT_IN_HEAP)
             weft__th_remove(&io->heap, t);
         if (WEFT_TIMER_STATE(s) != WEFT_TIMER_ARMED)
             break; /* disarmed before we got here */
         t->heap_gen = WEFT_TIMER_GEN(s);
         t->heap_deadline = atomic_load_explicit(&t->deadline_ns, memory_order_relaxed);
-        if (weft__th_push(&io->heap, t) != 0) {
-            atomic_store_explicit(&t->timer_rc, WEFT_ENOMEM, memory_order_relaxed);
-            weft__timer_fire(t); /* report the failure as the wait's end */
-        }
+        if (weft__th_push(&io->heap, t) != 0)
+            weft__timer_fire(t); /* no room: end the wait now rather than never */
         break;
     }
     case WEFT_IO_TIMER_REMOVE:
-        t = task_of(req, offsetof(weft_task_t, timer_remove_req));
+        t = timer_of(req, offsetof(weft__timer_t, remove_req));
         /* The request node may be queued again from here on. */
         atomic_store_explicit(&t->remove_queued, 0, memory_order_release);
         if (t->heap_index != WEFT_NOT_IN_HEAP &&
-            WEFT_TIMER_STATE(atomic_load_explicit(&t->timer_state, memory_order_acquire)) !=
+            WEFT_TIMER_STATE(atomic_load_explicit(&t->state, memory_order_acquire)) !=
                 WEFT_TIMER_ARMED)
             weft__th_remove(&io->heap, t);
+        break;
+    case WEFT_IO_TIMER_FREE:
+        t = timer_of(req, offsetof(weft__timer_t, free_req));
+        if (t->heap_index != WEFT_NOT_IN_HEAP)
+            weft__th_remove(&io->heap, t);
+        free(t); /* a retired timer heads the memory it lives in */
         break;
     case WEFT_IO_STOP:
         uv_close((uv_handle_t *)&io->async, NULL);

@@ -138,13 +138,8 @@ int weft__multi_wait(weft__worker_t *w, weft__multi_t *m, int64_t timeout_ms)
     }
 
     bool timed = timeout_ms > 0 && timeout_ms != WEFT_FOREVER;
-    if (timed) {
-        uint64_t now = weft__now_ns();
-        uint64_t span = (uint64_t)timeout_ms > (UINT64_MAX - now) / 1000000
-                            ? UINT64_MAX - now
-                            : (uint64_t)timeout_ms * 1000000;
-        weft__timer_arm(self, now + span, WEFT_ETIMEDOUT);
-    }
+    if (timed)
+        weft__task_timer_arm(self, weft__deadline_after(timeout_ms), WEFT_ETIMEDOUT);
     int rc = 0;
     for (;;) {
         if (take_cancel(self))
@@ -165,7 +160,7 @@ int weft__multi_wait(weft__worker_t *w, weft__multi_t *m, int64_t timeout_ms)
         atomic_store_explicit(&self->wstate, 0, memory_order_seq_cst);
     }
     if (timed)
-        weft__timer_disarm(self);
+        weft__timer_disarm(&self->timer);
     for (size_t i = 0; i < m->n; i++) {
         weft__waiter_t *n = &m->nodes[i];
         if (!fired(n) && !weft__remove_waiter(m->tasks[i], n))

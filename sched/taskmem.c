@@ -62,8 +62,9 @@ void weft__taskmem_destroy(struct weft_sched *s)
 
 /* Takes up to n tasks from the shared list, making a chunk if it is empty.
  * Returns them linked (*got of them), or NULL when out of memory. */
-static weft_task_t *refill(weft__taskmem_t *m, unsigned n, unsigned *got)
+static weft_task_t *refill(struct weft_sched *s, unsigned n, unsigned *got)
 {
+    weft__taskmem_t *m = &s->taskmem;
     pthread_mutex_lock(&m->lock);
     if (!m->free) {
         struct weft__chunk *c = calloc(1, sizeof *c);
@@ -74,9 +75,7 @@ static weft_task_t *refill(weft__taskmem_t *m, unsigned n, unsigned *got)
                 weft_task_t *t = &c->tasks[i];
                 /* Timer fields outlive a task: a removal may still be on
                  * its way to the I/O thread when the memory is reused. */
-                t->heap_index = WEFT_NOT_IN_HEAP;
-                t->timer_arm_req.kind = WEFT_IO_TIMER_ARM;
-                t->timer_remove_req.kind = WEFT_IO_TIMER_REMOVE;
+                weft__timer_init(&t->timer, s, weft__task_timer_fire);
                 set_link(t, m->free);
                 m->free = t;
             }
@@ -100,7 +99,7 @@ weft_task_t *weft__task_alloc(struct weft_sched *s, weft__worker_t *w)
     unsigned got;
     if (w) {
         if (WEFT_UNLIKELY(!w->free_tasks)) {
-            w->free_tasks = refill(&s->taskmem, WEFT_CHUNK_TASKS, &got);
+            w->free_tasks = refill(s, WEFT_CHUNK_TASKS, &got);
             w->nfree_tasks = got;
         }
         t = w->free_tasks;
@@ -109,7 +108,7 @@ weft_task_t *weft__task_alloc(struct weft_sched *s, weft__worker_t *w)
             w->nfree_tasks--;
         }
     } else {
-        t = refill(&s->taskmem, 1, &got);
+        t = refill(s, 1, &got);
     }
     if (!t)
         return NULL;

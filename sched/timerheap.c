@@ -5,7 +5,7 @@
 
 #include <stdlib.h>
 
-static void put(weft__timerheap_t *h, uint32_t i, weft_task_t *t)
+static void put(weft__timerheap_t *h, uint32_t i, weft__timer_t *t)
 {
     h->a[i] = t;
     t->heap_index = i;
@@ -13,7 +13,7 @@ static void put(weft__timerheap_t *h, uint32_t i, weft_task_t *t)
 
 static void sift_up(weft__timerheap_t *h, uint32_t i)
 {
-    weft_task_t *t = h->a[i];
+    weft__timer_t *t = h->a[i];
     while (i > 0) {
         uint32_t parent = (i - 1) / 2;
         if (h->a[parent]->heap_deadline <= t->heap_deadline)
@@ -26,7 +26,7 @@ static void sift_up(weft__timerheap_t *h, uint32_t i)
 
 static void sift_down(weft__timerheap_t *h, uint32_t i)
 {
-    weft_task_t *t = h->a[i];
+    weft__timer_t *t = h->a[i];
     for (;;) {
         uint32_t child = 2 * i + 1;
         if (child >= h->n)
@@ -41,11 +41,11 @@ static void sift_down(weft__timerheap_t *h, uint32_t i)
     put(h, i, t);
 }
 
-int weft__th_push(weft__timerheap_t *h, weft_task_t *t)
+int weft__th_push(weft__timerheap_t *h, weft__timer_t *t)
 {
     if (h->n == h->cap) {
         uint32_t cap = h->cap ? h->cap * 2 : 1024;
-        weft_task_t **a = realloc(h->a, cap * sizeof *a);
+        weft__timer_t **a = realloc(h->a, cap * sizeof *a);
         if (!a)
             return WEFT_ENOMEM;
         h->a = a;
@@ -56,16 +56,16 @@ int weft__th_push(weft__timerheap_t *h, weft_task_t *t)
     return 0;
 }
 
-weft_task_t *weft__th_min(const weft__timerheap_t *h)
+weft__timer_t *weft__th_min(const weft__timerheap_t *h)
 {
     return h->n ? h->a[0] : NULL;
 }
 
-void weft__th_remove(weft__timerheap_t *h, weft_task_t *t)
+void weft__th_remove(weft__timerheap_t *h, weft__timer_t *t)
 {
     uint32_t i = t->heap_index;
     t->heap_index = WEFT_NOT_IN_HEAP;
-    weft_task_t *last = h->a[--h->n];
+    weft__timer_t *last = h->a[--h->n];
     if (i == h->n)
         return;
     put(h, i, last);

@@ -466,7 +466,7 @@ static bool interrupt_wait(weft_task_t *t)
     case WEFT_WAIT_SLEEP:
         /* Stop the timer; if it already fired, its wake-up ends the sleep
          * and the pending cancel is delivered there. */
-        if (weft__timer_disarm(t)) {
+        if (weft__timer_disarm(&t->timer)) {
             t->wait_rc = WEFT_ECANCELED;
             weft__wake(t); /* we hold the claim: queued when we drop it */
         }
