@@ -244,6 +244,61 @@ WEFT_EXPORT int weft_wait_for(weft_task_t *t, int64_t timeout_ms, void **result)
  */
 WEFT_EXPORT int weft_shield(weft_task_t *t, void **result);
 
+/* ---- timeouts (asyncio.timeout) ---------------------------------------- */
+
+typedef struct weft_timeout weft_timeout_t;
+
+/*
+ * Opens a timeout scope for the calling task: when ms pass (WEFT_FOREVER:
+ * never; <= 0: at once) the task is cancelled.  NULL with WEFT_EPERM
+ * outside a task, WEFT_ENOMEM.
+ */
+WEFT_EXPORT weft_timeout_t *weft_timeout_enter(int64_t ms);
+
+/* Moves the deadline to ms from now.  WEFT_EINVAL once it has expired. */
+WEFT_EXPORT int weft_timeout_reschedule(weft_timeout_t *h, int64_t ms);
+
+/*
+ * Closes the scope and frees h.  If it expired, withdraws its cancel
+ * request and returns WEFT_ETIMEDOUT when the task saw that cancel and no
+ * other request is left (of nested expired scopes only the outermost
+ * reports the timeout), WEFT_ECANCELED when a cancel from elsewhere is
+ * left, 0 when the body never got to a suspension point.  Else 0.
+ */
+WEFT_EXPORT int weft_timeout_exit(weft_timeout_t *h);
+
+/* ---- task groups (asyncio.TaskGroup) ------------------------------------ */
+
+typedef struct weft_group weft_group_t;
+
+/* A group owned by the calling task.  NULL with WEFT_EPERM outside a task. */
+WEFT_EXPORT weft_group_t *weft_group_new(void);
+
+/*
+ * Spawns fn(arg) into g.  The handle belongs to the group (valid until
+ * weft_group_free; do not release it).  NULL with WEFT_ESHUTDOWN once the
+ * group is aborting (a child failed) or joined.
+ */
+WEFT_EXPORT weft_task_t *weft_group_spawn(weft_group_t *g, weft_fn fn, void *arg);
+
+/*
+ * Waits for every child (the owner only).  The first child failure that is
+ * not a cancellation cancels the other children and, once, the owner;
+ * join withdraws that cancel and returns the first failure (child errors
+ * win over a cancel).  If the owner is cancelled (before or during join)
+ * the children are cancelled, and join returns WEFT_ECANCELED once they
+ * have finished.  Else 0.
+ */
+WEFT_EXPORT int weft_group_join(weft_group_t *g);
+
+/* Copies the codes of every failed child (cancellations excluded), in the
+ * order they failed, up to cap; returns how many there are. */
+WEFT_EXPORT int weft_group_errors(weft_group_t *g, int *errs, size_t cap);
+
+/* Frees g and the children's handles; children still running are
+ * cancelled and finish on their own. */
+WEFT_EXPORT void weft_group_free(weft_group_t *g);
+
 /* ---- insight ----------------------------------------------------------- */
 
 WEFT_EXPORT const char *weft_strerror(int rc);

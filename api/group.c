@@ -1,0 +1,252 @@
+/*
+ * group.c - task groups (asyncio.TaskGroup): children spawned into a
+ * group, the first real failure cancelling the rest and the owner, and a
+ * join that waits for all and reports every failure.
+ *
+ * Each child runs through a small wrapper that records its failure in the
+ * group the moment it ends, so siblings are cancelled at once and not at
+ * join.  The group is shared by the owner and the running children: it is
+ * reference counted and freed by whoever lets go last.  Its lock guards
+ * the child and error arrays; it is never held across a suspension.
+ */
+#include "sched/multi.h"
+
+#include <stdlib.h>
+
+struct weft_group {
+    pthread_mutex_t lock;
+    _Atomic int refs;          /* the owner's, plus one per running child */
+    weft_task_t *owner;
+    int cancelling_before;     /* the owner's cancel requests at creation */
+    weft_task_t **children;    /* handles the group owns */
+    size_t nchildren, cap;
+    int *errors;               /* failures other than cancellations */
+    size_t nerrors, errcap;
+    bool aborting;             /* a child failed: no more spawns */
+    bool joined;
+    bool cancelled_owner;      /* the abort cancelled the owner once */
+};
+
+struct child {
+    weft_group_t *g;
+    weft_fn fn;
+    void *arg;
+};
+
+static void group_unref(weft_group_t *g)
+{
+    /* acq_rel: whoever frees sees every other holder's writes. */
+    if (atomic_fetch_sub_explicit(&g->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    for (size_t i = 0; i < g->nchildren; i++)
+        weft_task_release(g->children[i]);
+    pthread_mutex_destroy(&g->lock);
+    free(g->children);
+    free(g->errors);
+    free(g);
+}
+
+/* The first failure: cancel every child still running and the owner once.
+ * Called with the lock held. */
+static void abort_locked(weft_group_t *g, bool cancel_owner)
+{
+    if (!g->aborting) {
+        g->aborting = true;
+        for (size_t i = 0; i < g->nchildren; i++)
+            weft_cancel(g->children[i]);
+    }
+    if (cancel_owner && !g->cancelled_owner && !g->joined) {
+        g->cancelled_owner = true;
+        weft_cancel(g->owner);
+    }
+}
+
+static int run_child(void *arg, void **result)
+{
+    struct child c = *(struct child *)arg;
+    free(arg);
+    int rc = c.fn(c.arg, result);
+    if (rc != 0 && rc != WEFT_ECANCELED) {
+        weft_group_t *g = c.g;
+        pthread_mutex_lock(&g->lock);
+        if (g->nerrors == g->errcap) {
+            size_t cap = g->errcap ? 2 * g->errcap : 4;
+            int *e = realloc(g->errors, cap * sizeof *e);
+            if (e) {
+                g->errors = e;
+                g->errcap = cap;
+            }
+        }
+        if (g->nerrors < g->errcap)
+            g->errors[g->nerrors++] = rc;
+        abort_locked(g, true);
+        pthread_mutex_unlock(&g->lock);
+    }
+    group_unref(c.g);
+    return rc;
+}
+
+static weft_task_t *current_task(void)
+{
+    weft__worker_t *w = weft__self();
+    return w ? w->current : NULL;
+}
+
+weft_group_t *weft_group_new(void)
+{
+    weft_task_t *self = current_task();
+    if (!self) {
+        weft__set_last_error(WEFT_EPERM);
+        return NULL;
+    }
+    weft_group_t *g = calloc(1, sizeof *g);
+    if (!g) {
+        weft__set_last_error(WEFT_ENOMEM);
+        return NULL;
+    }
+    pthread_mutex_init(&g->lock, NULL);
+    atomic_init(&g->refs, 1);
+    g->owner = self;
+    g->cancelling_before = atomic_load_explicit(&self->cancel_requests, memory_order_relaxed);
+    return g;
+}
+
+weft_task_t *weft_group_spawn(weft_group_t *g, weft_fn fn, void *arg)
+{
+    if (!g || !fn) {
+        weft__set_last_error(WEFT_EINVAL);
+        return NULL;
+    }
+    struct child *c = malloc(sizeof *c);
+    if (!c) {
+        weft__set_last_error(WEFT_ENOMEM);
+        return NULL;
+    }
+    *c = (struct child){.g = g, .fn = fn, .arg = arg};
+    int rc = 0;
+    weft_task_t *t = NULL;
+    pthread_mutex_lock(&g->lock);
+    if (g->aborting || g->joined) {
+        rc = WEFT_ESHUTDOWN;
+    } else if (g->nchildren == g->cap) {
+        size_t cap = g->cap ? 2 * g->cap : 8;
+        weft_task_t **a = realloc(g->children, cap * sizeof *a);
+        if (a) {
+            g->children = a;
+            g->cap = cap;
+        } else {
+            rc = WEFT_ENOMEM;
+        }
+    }
+    if (rc == 0) {
+        atomic_fetch_add_explicit(&g->refs, 1, memory_order_relaxed);
+        t = weft_spawn(run_child, c);
+        if (t) {
+            g->children[g->nchildren++] = t;
+        } else {
+            rc = weft_last_error();
+            atomic_fetch_sub_explicit(&g->refs, 1, memory_order_relaxed);
+        }
+    }
+    pthread_mutex_unlock(&g->lock);
+    if (!t) {
+        free(c);
+        weft__set_last_error(rc);
+    }
+    return t;
+}
+
+/* Waits until every child spawned so far has finished; returns whether the
+ * owner was cancelled meanwhile (the children were then cancelled too). */
+static int wait_children(weft__worker_t *w, weft_group_t *g, bool *cancelled)
+{
+    for (size_t waited = 0;;) {
+        pthread_mutex_lock(&g->lock);
+        size_t n = g->nchildren;
+        weft_task_t **snapshot = n > waited ? malloc((n - waited) * sizeof *snapshot) : NULL;
+        for (size_t i = waited; snapshot && i < n; i++)
+            snapshot[i - waited] = g->children[i];
+        if (n == waited)
+            g->joined = true; /* nothing new: from now on spawning fails */
+        pthread_mutex_unlock(&g->lock);
+        if (n == waited)
+            return 0;
+        if (!snapshot)
+            return WEFT_ENOMEM;
+        weft__multi_t m = {.tasks = snapshot, .n = n - waited,
+                           .on_cancel = WEFT_ON_CANCEL_FORWARD};
+        atomic_init(&m.until, WEFT_UNTIL_ALL);
+        int rc = weft__multi_wait(w, &m, WEFT_FOREVER);
+        free(snapshot);
+        if (rc != 0)
+            return rc;
+        if (m.cancelled) {
+            *cancelled = true;
+            pthread_mutex_lock(&g->lock);
+            abort_locked(g, false);
+            pthread_mutex_unlock(&g->lock);
+        }
+        waited = n;
+        w = weft__self();
+    }
+}
+
+int weft_group_join(weft_group_t *g)
+{
+    if (!g)
+        return WEFT_EINVAL;
+    weft__worker_t *w = weft__self();
+    if (!w || w->current != g->owner)
+        return WEFT_EPERM;
+    weft_task_t *self = g->owner;
+    bool cancelled = false;
+    /* A cancel the body already saw (requests above the count at creation,
+     * not counting the group's own): abort the children, as asyncio's
+     * TaskGroup does when its block ends in CancelledError. */
+    pthread_mutex_lock(&g->lock);
+    int own = g->cancelled_owner ? 1 : 0;
+    if (atomic_load_explicit(&self->cancel_requests, memory_order_relaxed) - own >
+        g->cancelling_before) {
+        cancelled = true;
+        abort_locked(g, false);
+    }
+    pthread_mutex_unlock(&g->lock);
+    int rc = wait_children(w, g, &cancelled);
+    if (rc != 0)
+        return rc;
+    pthread_mutex_lock(&g->lock);
+    bool withdraw = g->cancelled_owner;
+    int first = g->nerrors ? g->errors[0] : 0;
+    pthread_mutex_unlock(&g->lock);
+    if (withdraw)
+        weft_uncancel(); /* the group's own cancel of the owner */
+    if (first)
+        return first; /* child errors win over a cancel */
+    if (cancelled ||
+        atomic_load_explicit(&self->cancel_requests, memory_order_relaxed) > g->cancelling_before)
+        return WEFT_ECANCELED;
+    return 0;
+}
+
+int weft_group_errors(weft_group_t *g, int *errs, size_t cap)
+{
+    if (!g || (cap && !errs))
+        return WEFT_EINVAL;
+    pthread_mutex_lock(&g->lock);
+    size_t n = g->nerrors;
+    for (size_t i = 0; i < n && i < cap; i++)
+        errs[i] = g->errors[i];
+    pthread_mutex_unlock(&g->lock);
+    return (int)n;
+}
+
+void weft_group_free(weft_group_t *g)
+{
+    if (!g)
+        return;
+    pthread_mutex_lock(&g->lock);
+    g->joined = true;
+    abort_locked(g, false); /* children still running end on their own */
+    pthread_mutex_unlock(&g->lock);
+    group_unref(g);
+}

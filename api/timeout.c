@@ -1,0 +1,87 @@
+/*
+ * timeout.c - timeout scopes (asyncio.timeout): a timer that cancels the
+ * task that opened the scope, and at exit tells its own cancel from one
+ * that came from elsewhere by the task's cancel-request count, as
+ * CPython's timeouts.py does.
+ */
+#include "sched/internal.h"
+
+#include <stdlib.h>
+
+struct weft_timeout {
+    weft__timer_t timer;   /* first: the I/O thread frees the scope through it */
+    weft_task_t *task;     /* the task it cancels */
+    int cancelling_before; /* the task's cancel requests at enter */
+    _Atomic int expired;   /* the timer fired and cancelled the task */
+};
+
+static void on_expiry(weft__timer_t *tm)
+{
+    weft_timeout_t *h = (weft_timeout_t *)tm;
+    atomic_store_explicit(&h->expired, 1, memory_order_relaxed);
+    weft_cancel(h->task);
+}
+
+static weft_task_t *running(void)
+{
+    weft__worker_t *w = weft__self();
+    return w ? w->current : NULL;
+}
+
+weft_timeout_t *weft_timeout_enter(int64_t ms)
+{
+    weft_task_t *self = running();
+    if (!self) {
+        weft__set_last_error(WEFT_EPERM);
+        return NULL;
+    }
+    weft_timeout_t *h = malloc(sizeof *h);
+    if (!h) {
+        weft__set_last_error(WEFT_ENOMEM);
+        return NULL;
+    }
+    weft__timer_init(&h->timer, self->sched, on_expiry);
+    h->task = self;
+    h->cancelling_before = atomic_load_explicit(&self->cancel_requests, memory_order_relaxed);
+    atomic_init(&h->expired, 0);
+    if (ms != WEFT_FOREVER)
+        weft__timer_arm(&h->timer, weft__deadline_after(ms));
+    return h;
+}
+
+int weft_timeout_reschedule(weft_timeout_t *h, int64_t ms)
+{
+    if (!h)
+        return WEFT_EINVAL;
+    if (running() != h->task)
+        return WEFT_EPERM;
+    /* After the disarm the expiry has either not happened or completed. */
+    weft__timer_disarm(&h->timer);
+    if (atomic_load_explicit(&h->expired, memory_order_relaxed))
+        return WEFT_EINVAL; /* asyncio: cannot change an expiring timeout */
+    if (ms != WEFT_FOREVER)
+        weft__timer_arm(&h->timer, weft__deadline_after(ms));
+    return 0;
+}
+
+int weft_timeout_exit(weft_timeout_t *h)
+{
+    if (!h)
+        return WEFT_EINVAL;
+    weft_task_t *self = running();
+    if (self != h->task)
+        return WEFT_EPERM;
+    weft__timer_disarm(&h->timer);
+    int expired = atomic_load_explicit(&h->expired, memory_order_relaxed);
+    int before = h->cancelling_before;
+    weft__timer_retire(&h->timer); /* h is the I/O thread's to free now */
+    if (!expired)
+        return 0;
+    /* Our cancel never reached a suspension point: the body ran to its
+     * end, so there is nothing to report (asyncio exits normally). */
+    int undelivered = atomic_load_explicit(&self->cancel_pending, memory_order_relaxed);
+    int left = weft_uncancel();
+    if (undelivered)
+        return 0;
+    return left <= before ? WEFT_ETIMEDOUT : WEFT_ECANCELED;
+}
