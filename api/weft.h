@@ -244,6 +244,24 @@ WEFT_EXPORT int weft_wait_for(weft_task_t *t, int64_t timeout_ms, void **result)
  */
 WEFT_EXPORT int weft_shield(weft_task_t *t, void **result);
 
+/*
+ * asyncio.as_completed: an iterator over tasks[0..n) in the order they
+ * finish, with an optional overall timeout (WEFT_FOREVER: none).  The
+ * iterator borrows the tasks and belongs to the calling task.  NULL with
+ * WEFT_EPERM outside a task, WEFT_EINVAL for n = 0, WEFT_ENOMEM.
+ */
+typedef struct weft_as_completed weft_as_completed_t;
+WEFT_EXPORT weft_as_completed_t *weft_as_completed_new(weft_task_t *const *tasks, size_t n,
+                                                       int64_t timeout_ms);
+
+/*
+ * Stores the next task to finish in *t and returns 1; 0 once every task has
+ * been returned; WEFT_ETIMEDOUT once the overall timeout has passed (the
+ * tasks are not cancelled); WEFT_ECANCELED if the caller is cancelled.
+ */
+WEFT_EXPORT int weft_as_completed_next(weft_as_completed_t *it, weft_task_t **t);
+WEFT_EXPORT void weft_as_completed_free(weft_as_completed_t *it);
+
 /* ---- timeouts (asyncio.timeout) ---------------------------------------- */
 
 typedef struct weft_timeout weft_timeout_t;

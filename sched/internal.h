@@ -37,18 +37,26 @@ typedef struct weft__io weft__io_t;
 enum { WEFT_W_WAITING = 1u, WEFT_W_WAKE = 2u, WEFT_W_CLAIM = 4u };
 
 /* What a suspended task waits on, for cancellation and for weft_dump. */
-enum weft__wait_kind { WEFT_WAIT_NONE, WEFT_WAIT_TASK, WEFT_WAIT_SLEEP, WEFT_WAIT_MULTI };
+enum weft__wait_kind {
+    WEFT_WAIT_NONE,
+    WEFT_WAIT_TASK,   /* weft_await: a cancel is forwarded */
+    WEFT_WAIT_SLEEP,  /* weft_sleep: a cancel stops the timer */
+    WEFT_WAIT_MULTI,  /* sched/multi.c */
+    WEFT_WAIT_NEXT,   /* weft_as_completed_next: a cancel ends the wait */
+};
 
 struct weft__multi;
 
-/* A registration on a task's list of awaiters: a task, a thread, or one
- * entry of a wait on several tasks (sched/multi.c). */
+/* A registration on a task's list of awaiters: a task to wake, a thread
+ * to wake, or a callback (a multi-wait's entry, an as_completed entry). */
 typedef struct weft__waiter {
     struct weft__waiter *next;
     weft_task_t *task;          /* the awaiting task, or NULL */
-    struct weft__multi *multi;  /* or the multi-wait it belongs to */
-    weft_task_t *child;         /* multi: the task it is registered on */
-    _Atomic uint32_t futex;     /* 1 once woken (thread) or fired (multi) */
+    void (*fire)(struct weft__waiter *); /* or a callback, run by the finisher */
+    void *ctx;                  /* the callback's: its multi-wait or iterator */
+    weft_task_t *child;         /* the task it is registered on (callbacks) */
+    weft__mpsc_node_t qnode;    /* for the callback's own queue */
+    _Atomic uint32_t futex;     /* 1 once woken (thread) or fired (callback) */
 } weft__waiter_t;
 
 /* A request to the I/O thread, embedded where it lives (task, io). */

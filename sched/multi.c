@@ -61,7 +61,7 @@ static bool note_finished(weft__multi_t *m, size_t i)
 
 void weft__multi_fire(weft__waiter_t *n)
 {
-    weft__multi_t *m = n->multi;
+    weft__multi_t *m = n->ctx;
     weft_task_t *owner = m->owner;
     if (note_finished(m, (size_t)(n - m->nodes)))
         weft__wake(owner);
@@ -129,7 +129,7 @@ int weft__multi_wait(weft__worker_t *w, weft__multi_t *m, int64_t timeout_ms)
 
     for (size_t i = 0; i < m->n; i++) {
         weft__waiter_t *n = &m->nodes[i];
-        *n = (weft__waiter_t){.multi = m, .child = m->tasks[i]};
+        *n = (weft__waiter_t){.fire = weft__multi_fire, .ctx = m, .child = m->tasks[i]};
         atomic_init(&n->futex, 0);
         if (weft__add_waiter(m->tasks[i], n)) { /* finished already */
             atomic_store_explicit(&n->futex, 1, memory_order_relaxed);

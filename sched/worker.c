@@ -330,8 +330,8 @@ weft_task_t *weft__take_for_inline(weft__worker_t *w, weft_task_t *t)
 static void wake_waiter(weft__waiter_t *n)
 {
     weft_task_t *t = n->task;
-    if (n->multi) {
-        weft__multi_fire(n);
+    if (n->fire) {
+        n->fire(n);
     } else if (t) {
         weft__wake(t);
     } else {
@@ -473,6 +473,9 @@ static bool interrupt_wait(weft_task_t *t)
         return false;
     case WEFT_WAIT_MULTI:
         return weft__multi_interrupt(t);
+    case WEFT_WAIT_NEXT:
+        weft__wake(t); /* we hold the claim: queued when we drop it */
+        return false;
     case WEFT_WAIT_TASK:
         /* asyncio forwards each cancel to the awaited task; the awaiter
          * then gets that task's outcome. */
