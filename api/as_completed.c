@@ -102,7 +102,7 @@ static int wait_for_one(weft__worker_t *w, weft_as_completed_t *it)
 {
     weft_task_t *self = w->current;
     self->wait_kind = WEFT_WAIT_NEXT;
-    self->wait_rc = 0;
+    atomic_store_explicit(&self->wait_rc, 0, memory_order_relaxed);
     atomic_store_explicit(&self->wstate, 0, memory_order_seq_cst);
     atomic_store_explicit(&it->waiting, AC_WAITING, memory_order_seq_cst);
     int rc = 0;
@@ -112,7 +112,7 @@ static int wait_for_one(weft__worker_t *w, weft_as_completed_t *it)
         weft__suspend(w, post_next, self);
         if (it->deadline)
             weft__timer_disarm(&self->timer);
-        rc = self->wait_rc;
+        rc = atomic_load_explicit(&self->wait_rc, memory_order_relaxed);
     }
     uint32_t waiting = AC_WAITING;
     while (!atomic_compare_exchange_weak_explicit(&it->waiting, &waiting, AC_IDLE,

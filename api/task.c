@@ -159,7 +159,7 @@ static int take_cancel(weft_task_t *self)
 static void begin_wait(weft_task_t *self, enum weft__wait_kind kind)
 {
     self->wait_kind = kind;
-    self->wait_rc = 0;
+    atomic_store_explicit(&self->wait_rc, 0, memory_order_relaxed);
     atomic_store_explicit(&self->wstate, 0, memory_order_relaxed);
 }
 
@@ -382,5 +382,5 @@ int weft_sleep(int64_t ms)
     self->wait_kind = WEFT_WAIT_NONE;
     if (take_cancel(self))
         return WEFT_ECANCELED;
-    return self->wait_rc;
+    return atomic_load_explicit(&self->wait_rc, memory_order_relaxed);
 }

@@ -117,7 +117,8 @@ struct weft_task {
     _Atomic uint32_t cancel_pending;/* an undelivered cancel request */
     _Atomic int32_t cancel_requests;/* weft_cancelling() */
     enum weft__wait_kind wait_kind;
-    int wait_rc;                    /* set by the waker: 0 or an error */
+    _Atomic int wait_rc;            /* set by the waker: 0 or an error; a
+                                     * timer may set it while the task runs */
     struct weft__multi *multi;      /* WEFT_WAIT_MULTI: what it waits on */
     weft_task_t *awaiting;          /* the task it awaits (cancel forwards) */
     weft_task_t *inline_parent;     /* the awaiter it runs inline under */

@@ -124,7 +124,7 @@ int weft__multi_wait(weft__worker_t *w, weft__multi_t *m, int64_t timeout_ms)
     atomic_init(&m->first_failed, m->n);
     self->multi = m;
     self->wait_kind = WEFT_WAIT_MULTI;
-    self->wait_rc = 0;
+    atomic_store_explicit(&self->wait_rc, 0, memory_order_relaxed);
     atomic_store_explicit(&self->wstate, 0, memory_order_seq_cst);
 
     for (size_t i = 0; i < m->n; i++) {
@@ -148,8 +148,9 @@ int weft__multi_wait(weft__worker_t *w, weft__multi_t *m, int64_t timeout_ms)
             break;
         /* A forwarded cancel waits for every task, timeout or not. */
         bool forwarding = m->cancelled && m->on_cancel == WEFT_ON_CANCEL_FORWARD;
-        if (!forwarding && (timeout_ms <= 0 || self->wait_rc != 0)) {
-            rc = timeout_ms <= 0 ? WEFT_ETIMEDOUT : self->wait_rc; /* the timer's */
+        int timer_rc = atomic_load_explicit(&self->wait_rc, memory_order_relaxed);
+        if (!forwarding && (timeout_ms <= 0 || timer_rc != 0)) {
+            rc = timeout_ms <= 0 ? WEFT_ETIMEDOUT : timer_rc;
             break;
         }
         weft__suspend(w, post_multi, self);

@@ -99,7 +99,8 @@ void weft__timer_fire(weft__timer_t *tm)
 void weft__task_timer_fire(weft__timer_t *tm)
 {
     weft_task_t *t = (weft_task_t *)((char *)tm - offsetof(weft_task_t, timer));
-    t->wait_rc = atomic_load_explicit(&t->timer_rc, memory_order_relaxed);
+    int rc = atomic_load_explicit(&t->timer_rc, memory_order_relaxed);
+    atomic_store_explicit(&t->wait_rc, rc, memory_order_relaxed);
     weft__wake(t);
 }
 

@@ -467,7 +467,7 @@ static bool interrupt_wait(weft_task_t *t)
         /* Stop the timer; if it already fired, its wake-up ends the sleep
          * and the pending cancel is delivered there. */
         if (weft__timer_disarm(&t->timer)) {
-            t->wait_rc = WEFT_ECANCELED;
+            atomic_store_explicit(&t->wait_rc, WEFT_ECANCELED, memory_order_relaxed);
             weft__wake(t); /* we hold the claim: queued when we drop it */
         }
         return false;
