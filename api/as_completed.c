@@ -91,12 +91,6 @@ static void post_next(weft__worker_t *w, void *arg)
     weft__arm(w, arg);
 }
 
-static bool take_cancel(weft_task_t *self)
-{
-    return atomic_load_explicit(&self->cancel_pending, memory_order_relaxed) &&
-           atomic_exchange_explicit(&self->cancel_pending, 0, memory_order_acq_rel);
-}
-
 /* Waits for a node on the queue, the deadline or a cancel. */
 static int wait_for_one(weft__worker_t *w, weft_as_completed_t *it)
 {
@@ -145,7 +139,7 @@ int weft_as_completed_next(weft_as_completed_t *it, weft_task_t **t)
         }
         if (!weft__mpsc_empty(&it->done))
             continue; /* a finisher is mid-push */
-        if (take_cancel(it->owner))
+        if (weft__take_cancel(it->owner))
             return WEFT_ECANCELED;
         if (it->deadline && weft__now_ns() >= it->deadline)
             return WEFT_ETIMEDOUT;

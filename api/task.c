@@ -90,6 +90,7 @@ weft_task_t *weft__task_new(struct weft_sched *s, weft__worker_t *w, weft_fn fn,
     atomic_store_explicit(&t->wstate, 0, memory_order_relaxed);
     atomic_store_explicit(&t->cancel_pending, 0, memory_order_relaxed);
     atomic_store_explicit(&t->cancel_requests, 0, memory_order_relaxed);
+    atomic_store_explicit(&t->cancels_taken, 0, memory_order_relaxed);
     t->wait_kind = WEFT_WAIT_NONE;
     t->awaiting = NULL;
     t->inline_parent = NULL;
@@ -149,13 +150,6 @@ void weft_task_release(weft_task_t *t)
         weft__task_unref(t);
 }
 
-/* Takes the pending cancel request, if there is one: it is delivered. */
-static int take_cancel(weft_task_t *self)
-{
-    return atomic_load_explicit(&self->cancel_pending, memory_order_relaxed) &&
-           atomic_exchange_explicit(&self->cancel_pending, 0, memory_order_acq_rel);
-}
-
 static void begin_wait(weft_task_t *self, enum weft__wait_kind kind)
 {
     self->wait_kind = kind;
@@ -179,7 +173,7 @@ static void wait_task(weft__worker_t *w, weft_task_t *self, weft_task_t *t)
 {
     /* A pending cancel is delivered here by forwarding it, as asyncio's
      * Task forwards it to the future it waits on. */
-    if (take_cancel(self))
+    if (weft__take_cancel(self))
         weft_cancel(t);
     self->awaiting = t;
     begin_wait(self, WEFT_WAIT_TASK);
@@ -349,10 +343,10 @@ int weft_yield(void)
     weft_task_t *self = running(&w);
     if (!self)
         return WEFT_EPERM;
-    if (take_cancel(self))
+    if (weft__take_cancel(self))
         return WEFT_ECANCELED;
     weft__yield(w);
-    return take_cancel(self) ? WEFT_ECANCELED : 0;
+    return weft__take_cancel(self) ? WEFT_ECANCELED : 0;
 }
 
 static void post_sleep(weft__worker_t *w, void *arg)
@@ -370,7 +364,7 @@ int weft_sleep(int64_t ms)
         return WEFT_EPERM;
     if (ms <= 0)
         return weft_yield();
-    if (take_cancel(self) || atomic_load_explicit(&self->sched->stopping, memory_order_acquire))
+    if (weft__take_cancel(self) || atomic_load_explicit(&self->sched->stopping, memory_order_acquire))
         return WEFT_ECANCELED;
     uint64_t now = weft__now_ns();
     uint64_t span = (uint64_t)ms > (UINT64_MAX - now) / 1000000 ? UINT64_MAX - now
@@ -380,7 +374,7 @@ int weft_sleep(int64_t ms)
     weft__suspend(w, post_sleep, self);
     weft__timer_disarm(&self->timer); /* a cancel may have woken us first */
     self->wait_kind = WEFT_WAIT_NONE;
-    if (take_cancel(self))
+    if (weft__take_cancel(self))
         return WEFT_ECANCELED;
     return atomic_load_explicit(&self->wait_rc, memory_order_relaxed);
 }

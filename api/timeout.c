@@ -12,6 +12,7 @@ struct weft_timeout {
     weft__timer_t timer;   /* first: the I/O thread frees the scope through it */
     weft_task_t *task;     /* the task it cancels */
     int cancelling_before; /* the task's cancel requests at enter */
+    uint32_t taken_before; /* cancels it had been delivered at enter */
     _Atomic int expired;   /* the timer fired and cancelled the task */
 };
 
@@ -43,6 +44,7 @@ weft_timeout_t *weft_timeout_enter(int64_t ms)
     weft__timer_init(&h->timer, self->sched, on_expiry);
     h->task = self;
     h->cancelling_before = atomic_load_explicit(&self->cancel_requests, memory_order_relaxed);
+    h->taken_before = atomic_load_explicit(&self->cancels_taken, memory_order_relaxed);
     atomic_init(&h->expired, 0);
     if (ms != WEFT_FOREVER)
         weft__timer_arm(&h->timer, weft__deadline_after(ms));
@@ -74,14 +76,16 @@ int weft_timeout_exit(weft_timeout_t *h)
     weft__timer_disarm(&h->timer);
     int expired = atomic_load_explicit(&h->expired, memory_order_relaxed);
     int before = h->cancelling_before;
+    uint32_t taken_before = h->taken_before;
     weft__timer_retire(&h->timer); /* h is the I/O thread's to free now */
     if (!expired)
         return 0;
-    /* Our cancel never reached a suspension point: the body ran to its
-     * end, so there is nothing to report (asyncio exits normally). */
-    int undelivered = atomic_load_explicit(&self->cancel_pending, memory_order_relaxed);
+    /* Did the body see a cancel?  asyncio's exit looks at the exception
+     * leaving the block; ours is a cancel delivered inside the scope.  If
+     * none was, the body ran to its end: nothing to report. */
+    bool seen = atomic_load_explicit(&self->cancels_taken, memory_order_relaxed) != taken_before;
     int left = weft_uncancel();
-    if (undelivered)
+    if (!seen)
         return 0;
     return left <= before ? WEFT_ETIMEDOUT : WEFT_ECANCELED;
 }

@@ -278,10 +278,10 @@ WEFT_EXPORT int weft_timeout_reschedule(weft_timeout_t *h, int64_t ms);
 
 /*
  * Closes the scope and frees h.  If it expired, withdraws its cancel
- * request and returns WEFT_ETIMEDOUT when the task saw that cancel and no
- * other request is left (of nested expired scopes only the outermost
- * reports the timeout), WEFT_ECANCELED when a cancel from elsewhere is
- * left, 0 when the body never got to a suspension point.  Else 0.
+ * request and, if the task was handed a cancel inside the scope, returns
+ * WEFT_ETIMEDOUT when no other request is left (of nested expired scopes
+ * only the outermost reports the timeout) or WEFT_ECANCELED when one is (a
+ * cancel from elsewhere stays a cancel).  Else 0: the body ran to its end.
  */
 WEFT_EXPORT int weft_timeout_exit(weft_timeout_t *h);
 

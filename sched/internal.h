@@ -116,6 +116,7 @@ struct weft_task {
     _Atomic uint32_t wstate;        /* WEFT_W_* */
     _Atomic uint32_t cancel_pending;/* an undelivered cancel request */
     _Atomic int32_t cancel_requests;/* weft_cancelling() */
+    _Atomic uint32_t cancels_taken; /* pending requests delivered so far */
     enum weft__wait_kind wait_kind;
     _Atomic int wait_rc;            /* set by the waker: 0 or an error; a
                                      * timer may set it while the task runs */
@@ -331,6 +332,20 @@ static inline void weft__stat_inc(_Atomic uint64_t *c)
     /* Only the owning worker writes; weft_stats reads racily: relaxed. */
     atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
                           memory_order_relaxed);
+}
+
+/*
+ * Delivers t's pending cancel request, if there is one: at a suspension
+ * point (as WEFT_ECANCELED) or by forwarding it.  Counted, so a timeout
+ * scope can tell whether its body saw a cancel (api/timeout.c).
+ */
+static inline bool weft__take_cancel(weft_task_t *t)
+{
+    if (!atomic_load_explicit(&t->cancel_pending, memory_order_relaxed) ||
+        !atomic_exchange_explicit(&t->cancel_pending, 0, memory_order_acq_rel))
+        return false;
+    atomic_fetch_add_explicit(&t->cancels_taken, 1, memory_order_relaxed);
+    return true;
 }
 
 static inline int weft__task_is_done(const weft_task_t *t)

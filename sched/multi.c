@@ -91,7 +91,7 @@ static void apply_cancel(weft__multi_t *m)
 
 bool weft__multi_interrupt(weft_task_t *t)
 {
-    if (!atomic_exchange_explicit(&t->cancel_pending, 0, memory_order_acq_rel))
+    if (!weft__take_cancel(t))
         return false;
     weft__multi_t *m = t->multi;
     apply_cancel(m);
@@ -103,12 +103,6 @@ bool weft__multi_interrupt(weft_task_t *t)
 static void post_multi(weft__worker_t *w, void *arg)
 {
     weft__arm(w, arg);
-}
-
-static bool take_cancel(weft_task_t *self)
-{
-    return atomic_load_explicit(&self->cancel_pending, memory_order_relaxed) &&
-           atomic_exchange_explicit(&self->cancel_pending, 0, memory_order_acq_rel);
 }
 
 int weft__multi_wait(weft__worker_t *w, weft__multi_t *m, int64_t timeout_ms)
@@ -142,7 +136,7 @@ int weft__multi_wait(weft__worker_t *w, weft__multi_t *m, int64_t timeout_ms)
         weft__task_timer_arm(self, weft__deadline_after(timeout_ms), WEFT_ETIMEDOUT);
     int rc = 0;
     for (;;) {
-        if (take_cancel(self))
+        if (weft__take_cancel(self))
             apply_cancel(m);
         if (satisfied(m) || (m->cancelled && m->on_cancel == WEFT_ON_CANCEL_RETURN))
             break;

@@ -479,7 +479,7 @@ static bool interrupt_wait(weft_task_t *t)
     case WEFT_WAIT_TASK:
         /* asyncio forwards each cancel to the awaited task; the awaiter
          * then gets that task's outcome. */
-        if (atomic_exchange_explicit(&t->cancel_pending, 0, memory_order_acq_rel)) {
+        if (weft__take_cancel(t)) {
             weft_cancel(t->awaiting);
             return true;
         }
