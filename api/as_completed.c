@@ -95,7 +95,7 @@ static void post_next(weft__worker_t *w, void *arg)
 static int wait_for_one(weft__worker_t *w, weft_as_completed_t *it)
 {
     weft_task_t *self = w->current;
-    self->wait_kind = WEFT_WAIT_NEXT;
+    atomic_store_explicit(&self->wait_kind, WEFT_WAIT_NEXT, memory_order_relaxed);
     atomic_store_explicit(&self->wait_rc, 0, memory_order_relaxed);
     atomic_store_explicit(&self->wstate, 0, memory_order_seq_cst);
     atomic_store_explicit(&it->waiting, AC_WAITING, memory_order_seq_cst);
@@ -116,7 +116,7 @@ static int wait_for_one(weft__worker_t *w, weft_as_completed_t *it)
         waiting = AC_WAITING;
         ck_pr_stall();
     }
-    self->wait_kind = WEFT_WAIT_NONE;
+    atomic_store_explicit(&self->wait_kind, WEFT_WAIT_NONE, memory_order_relaxed);
     return rc;
 }
 

@@ -184,13 +184,16 @@ int weft_run(const weft_config_t *cfg, weft_fn main, void *arg, void **result)
     return rc;
 }
 
+weft_sched_t *weft__caller_sched(void)
+{
+    weft__worker_t *w = weft__self();
+    return w ? w->sched : atomic_load(&latest_sched);
+}
+
 int weft_stats(weft_stats_t *out)
 {
-    if (!out)
-        return WEFT_EINVAL;
-    weft__worker_t *w = weft__self();
-    weft_sched_t *s = w ? w->sched : atomic_load(&latest_sched);
-    if (!s)
+    weft_sched_t *s = weft__caller_sched();
+    if (!out || !s)
         return WEFT_EINVAL;
     memset(out, 0, sizeof *out);
     out->workers = s->nworkers;

@@ -91,7 +91,7 @@ weft_task_t *weft__task_new(struct weft_sched *s, weft__worker_t *w, weft_fn fn,
     atomic_store_explicit(&t->cancel_pending, 0, memory_order_relaxed);
     atomic_store_explicit(&t->cancel_requests, 0, memory_order_relaxed);
     atomic_store_explicit(&t->cancels_taken, 0, memory_order_relaxed);
-    t->wait_kind = WEFT_WAIT_NONE;
+    atomic_store_explicit(&t->wait_kind, WEFT_WAIT_NONE, memory_order_relaxed);
     t->awaiting = NULL;
     t->inline_parent = NULL;
     t->inline_marked = false;
@@ -152,7 +152,7 @@ void weft_task_release(weft_task_t *t)
 
 static void begin_wait(weft_task_t *self, enum weft__wait_kind kind)
 {
-    self->wait_kind = kind;
+    atomic_store_explicit(&self->wait_kind, kind, memory_order_relaxed);
     atomic_store_explicit(&self->wait_rc, 0, memory_order_relaxed);
     atomic_store_explicit(&self->wstate, 0, memory_order_relaxed);
 }
@@ -197,7 +197,7 @@ static void wait_task(weft__worker_t *w, weft_task_t *self, weft_task_t *t)
         atomic_init(&node.futex, 0);
         weft__suspend(w, post_await, &node);
     }
-    self->wait_kind = WEFT_WAIT_NONE;
+    atomic_store_explicit(&self->wait_kind, WEFT_WAIT_NONE, memory_order_relaxed);
     self->awaiting = NULL;
 }
 
@@ -373,7 +373,7 @@ int weft_sleep(int64_t ms)
     begin_wait(self, WEFT_WAIT_SLEEP);
     weft__suspend(w, post_sleep, self);
     weft__timer_disarm(&self->timer); /* a cancel may have woken us first */
-    self->wait_kind = WEFT_WAIT_NONE;
+    atomic_store_explicit(&self->wait_kind, WEFT_WAIT_NONE, memory_order_relaxed);
     if (weft__take_cancel(self))
         return WEFT_ECANCELED;
     return atomic_load_explicit(&self->wait_rc, memory_order_relaxed);

@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -323,6 +324,15 @@ WEFT_EXPORT const char *weft_strerror(int rc);
 
 /* The code left by the last call that returned NULL (per task, else per thread). */
 WEFT_EXPORT int weft_last_error(void);
+
+/*
+ * Writes one line per live task of the calling task's scheduler (outside
+ * tasks: the most recently started one) to f: its id, its name and what it
+ * is doing - waiting (on a task, a sleep, several tasks, as_completed) or
+ * runnable/running.  Returns the number of tasks listed; WEFT_EINVAL
+ * without a scheduler or f.
+ */
+WEFT_EXPORT int weft_dump(FILE *f);
 
 /*
  * Counters of the calling task's scheduler, or, outside tasks, of the most

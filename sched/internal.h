@@ -117,7 +117,7 @@ struct weft_task {
     _Atomic uint32_t cancel_pending;/* an undelivered cancel request */
     _Atomic int32_t cancel_requests;/* weft_cancelling() */
     _Atomic uint32_t cancels_taken; /* pending requests delivered so far */
-    enum weft__wait_kind wait_kind;
+    _Atomic int wait_kind;          /* enum weft__wait_kind; weft_dump reads it */
     _Atomic int wait_rc;            /* set by the waker: 0 or an error; a
                                      * timer may set it while the task runs */
     struct weft__multi *multi;      /* WEFT_WAIT_MULTI: what it waits on */
@@ -316,6 +316,9 @@ int weft__io_start(struct weft_sched *s);
 void weft__io_stop(struct weft_sched *s);
 void weft__io_submit(weft__io_t *io, weft__io_req_t *req);
 uint64_t weft__now_ns(void);
+
+/* ---- api/runtime.c ------------------------------------------------------- */
+struct weft_sched *weft__caller_sched(void);
 
 /* ---- api/task.c, used by the runtime ------------------------------------- */
 weft_task_t *weft__task_new(struct weft_sched *s, weft__worker_t *w, weft_fn fn, void *arg,

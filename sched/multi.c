@@ -117,7 +117,7 @@ int weft__multi_wait(weft__worker_t *w, weft__multi_t *m, int64_t timeout_ms)
     atomic_init(&m->pending, m->n);
     atomic_init(&m->first_failed, m->n);
     self->multi = m;
-    self->wait_kind = WEFT_WAIT_MULTI;
+    atomic_store_explicit(&self->wait_kind, WEFT_WAIT_MULTI, memory_order_relaxed);
     atomic_store_explicit(&self->wait_rc, 0, memory_order_relaxed);
     atomic_store_explicit(&self->wstate, 0, memory_order_seq_cst);
 
@@ -162,7 +162,7 @@ int weft__multi_wait(weft__worker_t *w, weft__multi_t *m, int64_t timeout_ms)
             while (!fired(n)) /* finished meanwhile: its node fires now */
                 ck_pr_stall();
     }
-    self->wait_kind = WEFT_WAIT_NONE;
+    atomic_store_explicit(&self->wait_kind, WEFT_WAIT_NONE, memory_order_relaxed);
     self->multi = NULL;
     if (m->nodes != stack_nodes)
         free(m->nodes);

@@ -462,7 +462,7 @@ void weft__arm(weft__worker_t *w, weft_task_t *t)
 /* Under the claim: the task stays suspended, its wait record stays put. */
 static bool interrupt_wait(weft_task_t *t)
 {
-    switch (t->wait_kind) {
+    switch (atomic_load_explicit(&t->wait_kind, memory_order_relaxed)) {
     case WEFT_WAIT_SLEEP:
         /* Stop the timer; if it already fired, its wake-up ends the sleep
          * and the pending cancel is delivered there. */
