@@ -111,13 +111,19 @@ int weft_wait_for(weft_task_t *t, int64_t timeout_ms, void **result)
     int rc = check_call(&w, &t, 1);
     if (rc != 0)
         return rc;
+    weft_task_t *self = w->current;
+    int before = atomic_load_explicit(&self->cancel_requests, memory_order_relaxed);
     rc = wait_one(w, &t, timeout_ms, WEFT_ON_CANCEL_FORWARD);
     if (rc == WEFT_ETIMEDOUT) {
-        /* Cancel it and wait until it has finished, as asyncio does. */
+        /* Cancel it and wait until it has finished, as asyncio does.  We
+         * may have moved to another worker while waiting. */
         weft_cancel(t);
-        rc = wait_one(w, &t, WEFT_FOREVER, WEFT_ON_CANCEL_FORWARD);
+        rc = wait_one(weft__self(), &t, WEFT_FOREVER, WEFT_ON_CANCEL_FORWARD);
+        /* A cancel of ours that came meanwhile stays a cancel. */
         if (rc == 0 && t->rc == WEFT_ECANCELED)
-            return WEFT_ETIMEDOUT;
+            return atomic_load_explicit(&self->cancel_requests, memory_order_relaxed) > before
+                       ? WEFT_ECANCELED
+                       : WEFT_ETIMEDOUT;
     }
     if (rc != 0)
         return rc;

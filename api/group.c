@@ -3,10 +3,12 @@
  * group, the first real failure cancelling the rest and the owner, and a
  * join that waits for all and reports every failure.
  *
- * Each child runs through a small wrapper that records its failure in the
- * group the moment it ends, so siblings are cancelled at once and not at
- * join.  The group is shared by the owner and the running children: it is
- * reference counted and freed by whoever lets go last.  Its lock guards
+ * Each child carries a completion callback (a waiter node with a callback,
+ * run by whoever finishes the child, even a child cancelled before it ever
+ * ran) that records its failure in the group the moment it ends, so
+ * siblings are cancelled at once and not at join.  The group is shared by
+ * the owner and the unfinished children: it is reference counted and freed
+ * by whoever lets go last.  Its lock guards
  * the child and error arrays; it is never held across a suspension.
  */
 #include "sched/multi.h"
@@ -27,10 +29,9 @@ struct weft_group {
     bool cancelled_owner;      /* the abort cancelled the owner once */
 };
 
-struct child {
+struct watch {
+    weft__waiter_t node; /* first: the callback gets the node */
     weft_group_t *g;
-    weft_fn fn;
-    void *arg;
 };
 
 static void group_unref(weft_group_t *g)
@@ -61,13 +62,13 @@ static void abort_locked(weft_group_t *g, bool cancel_owner)
     }
 }
 
-static int run_child(void *arg, void **result)
+static void on_child_done(weft__waiter_t *n)
 {
-    struct child c = *(struct child *)arg;
-    free(arg);
-    int rc = c.fn(c.arg, result);
+    struct watch *cw = (struct watch *)n;
+    weft_group_t *g = cw->g;
+    int rc = n->child->rc; /* written before the finisher runs callbacks */
+    free(cw);
     if (rc != 0 && rc != WEFT_ECANCELED) {
-        weft_group_t *g = c.g;
         pthread_mutex_lock(&g->lock);
         if (g->nerrors == g->errcap) {
             size_t cap = g->errcap ? 2 * g->errcap : 4;
@@ -82,8 +83,7 @@ static int run_child(void *arg, void **result)
         abort_locked(g, true);
         pthread_mutex_unlock(&g->lock);
     }
-    group_unref(c.g);
-    return rc;
+    group_unref(g);
 }
 
 static weft_task_t *current_task(void)
@@ -117,12 +117,13 @@ weft_task_t *weft_group_spawn(weft_group_t *g, weft_fn fn, void *arg)
         weft__set_last_error(WEFT_EINVAL);
         return NULL;
     }
-    struct child *c = malloc(sizeof *c);
-    if (!c) {
+    struct watch *cw = calloc(1, sizeof *cw);
+    if (!cw) {
         weft__set_last_error(WEFT_ENOMEM);
         return NULL;
     }
-    *c = (struct child){.g = g, .fn = fn, .arg = arg};
+    cw->g = g;
+    cw->node.fire = on_child_done;
     int rc = 0;
     weft_task_t *t = NULL;
     pthread_mutex_lock(&g->lock);
@@ -140,7 +141,7 @@ weft_task_t *weft_group_spawn(weft_group_t *g, weft_fn fn, void *arg)
     }
     if (rc == 0) {
         atomic_fetch_add_explicit(&g->refs, 1, memory_order_relaxed);
-        t = weft_spawn(run_child, c);
+        t = weft_spawn(fn, arg);
         if (t) {
             g->children[g->nchildren++] = t;
         } else {
@@ -150,9 +151,15 @@ weft_task_t *weft_group_spawn(weft_group_t *g, weft_fn fn, void *arg)
     }
     pthread_mutex_unlock(&g->lock);
     if (!t) {
-        free(c);
+        free(cw);
         weft__set_last_error(rc);
+        return NULL;
     }
+    /* Outside the lock: a child already finished runs the callback here. */
+    cw->node.child = t;
+    atomic_init(&cw->node.futex, 0);
+    if (weft__add_waiter(t, &cw->node))
+        on_child_done(&cw->node);
     return t;
 }
 

@@ -1,11 +1,158 @@
-# examples/check_output.cmake - runs PROGRAM and fails unless it exits with 0
-# and prints exactly EXPECTED (plus a final newline).
-# Usage: cmake -DPROGRAM=path -DEXPECTED=text -P check_output.cmake
+# examples/check_output.cmake - runs PROGRAM and fails unless it exits with 0,
+# prints what is expected and, if bounds are given, takes a time within them.
+#
+# Usage: cmake -DPROGRAM=path
+#              [-DEXPECTED=text | -DEXPECTED_FILE=path]
+#              [-DMIN_SECONDS=s] [-DMAX_SECONDS=s] -P check_output.cmake
+#
+# EXPECTED is the exact output (plus a final newline).  EXPECTED_FILE holds
+# the expected lines, one per line, with two additions for output that
+# tasks running in parallel print in no fixed order or with varying text:
+#   - a line "{" opens and a line "}" closes a block whose lines may come
+#     in any order (tasks that start together print their first lines so);
+#   - a line starting with "re:" is a regular expression the whole line
+#     must match (a measured time, a random winner, a task id).
+# MIN_SECONDS and MAX_SECONDS bound the wall time of the run (decimals).
+
+# Seconds as text ("2", "2.5") to microseconds, in integer arithmetic.
+function(seconds_to_us text out)
+  if(NOT text MATCHES "^([0-9]+)(\\.([0-9]*))?$")
+    message(FATAL_ERROR "check_output: bad number of seconds: ${text}")
+  endif()
+  set(whole ${CMAKE_MATCH_1})
+  set(frac "${CMAKE_MATCH_3}000000")
+  string(SUBSTRING "${frac}" 0 6 frac)
+  string(REGEX REPLACE "^0+([0-9])" "\\1" frac "${frac}")
+  math(EXPR us "${whole} * 1000000 + ${frac}")
+  set(${out} ${us} PARENT_SCOPE)
+endfunction()
+
+# Text to a list of lines, with ; [ ] kept out of CMake's list syntax.
+function(to_lines text out)
+  string(REPLACE ";" "<SC>" text "${text}")
+  string(REPLACE "[" "<LB>" text "${text}")
+  string(REPLACE "]" "<RB>" text "${text}")
+  string(REGEX REPLACE "\n$" "" text "${text}")
+  string(REPLACE "\n" ";" text "${text}")
+  set(${out} "${text}" PARENT_SCOPE)
+endfunction()
+
+function(from_line line out)
+  string(REPLACE "<SC>" ";" line "${line}")
+  string(REPLACE "<LB>" "[" line "${line}")
+  string(REPLACE "<RB>" "]" line "${line}")
+  set(${out} "${line}" PARENT_SCOPE)
+endfunction()
+
+# Whether an output line matches an expected line (literal or "re:").
+function(line_matches line pattern out)
+  from_line("${line}" line)
+  from_line("${pattern}" pattern)
+  set(ok FALSE)
+  if(pattern MATCHES "^re:(.*)$")
+    if(line MATCHES "^(${CMAKE_MATCH_1})$")
+      set(ok TRUE)
+    endif()
+  elseif(line STREQUAL pattern)
+    set(ok TRUE)
+  endif()
+  set(${out} ${ok} PARENT_SCOPE)
+endfunction()
+
+string(TIMESTAMP t0 "%s%f")
 execute_process(COMMAND ${PROGRAM} OUTPUT_VARIABLE out RESULT_VARIABLE rc)
+string(TIMESTAMP t1 "%s%f")
+math(EXPR elapsed_us "${t1} - ${t0}")
+math(EXPR elapsed_ms "${elapsed_us} / 1000")
+
 if(NOT rc STREQUAL "0")
   message(FATAL_ERROR "${PROGRAM} exited with ${rc}; it printed:\n${out}")
 endif()
-if(NOT out STREQUAL "${EXPECTED}\n")
+
+if(DEFINED EXPECTED_FILE)
+  file(READ "${EXPECTED_FILE}" expected)
+  to_lines("${out}" got)
+  to_lines("${expected}" want)
+  list(LENGTH got ngot)
+  set(i 0)
+  set(in_block FALSE)
+  set(block "")
+  set(failure "")
+  foreach(pattern IN LISTS want)
+    if(failure)
+      break()
+    endif()
+    if(pattern STREQUAL "{")
+      set(in_block TRUE)
+      set(block "")
+    elseif(pattern STREQUAL "}")
+      # The next lines, as many as the block has, each matched by one of
+      # its patterns not used yet.
+      set(in_block FALSE)
+      list(LENGTH block nblock)
+      foreach(k RANGE 1 ${nblock})
+        if(i GREATER_EQUAL ngot)
+          set(failure "output ended inside an unordered block")
+          break()
+        endif()
+        list(GET got ${i} line)
+        set(found -1)
+        set(j 0)
+        foreach(p IN LISTS block)
+          line_matches("${line}" "${p}" ok)
+          if(ok)
+            set(found ${j})
+            break()
+          endif()
+          math(EXPR j "${j} + 1")
+        endforeach()
+        if(found LESS 0)
+          from_line("${line}" shown)
+          set(failure "line ${i}: '${shown}' is none of the block's lines left")
+          break()
+        endif()
+        list(REMOVE_AT block ${found})
+        math(EXPR i "${i} + 1")
+      endforeach()
+    elseif(in_block)
+      list(APPEND block "${pattern}")
+    else()
+      if(i GREATER_EQUAL ngot)
+        from_line("${pattern}" shown)
+        set(failure "output ended; expected '${shown}'")
+        break()
+      endif()
+      list(GET got ${i} line)
+      line_matches("${line}" "${pattern}" ok)
+      if(NOT ok)
+        from_line("${line}" shown)
+        from_line("${pattern}" wanted)
+        set(failure "line ${i}: '${shown}' does not match '${wanted}'")
+        break()
+      endif()
+      math(EXPR i "${i} + 1")
+    endif()
+  endforeach()
+  if(NOT failure AND NOT i EQUAL ngot)
+    set(failure "${ngot} lines printed, ${i} expected")
+  endif()
+  if(failure)
+    message(FATAL_ERROR "${PROGRAM}: ${failure}; it printed:\n${out}\nexpected:\n${expected}")
+  endif()
+elseif(NOT out STREQUAL "${EXPECTED}\n")
   message(FATAL_ERROR "${PROGRAM} printed:\n${out}\nexpected:\n${EXPECTED}")
 endif()
-message(STATUS "${PROGRAM} printed: ${EXPECTED}")
+
+if(DEFINED MIN_SECONDS)
+  seconds_to_us("${MIN_SECONDS}" min_us)
+  if(elapsed_us LESS min_us)
+    message(FATAL_ERROR "${PROGRAM} took ${elapsed_ms} ms, less than ${MIN_SECONDS} s")
+  endif()
+endif()
+if(DEFINED MAX_SECONDS)
+  seconds_to_us("${MAX_SECONDS}" max_us)
+  if(elapsed_us GREATER max_us)
+    message(FATAL_ERROR "${PROGRAM} took ${elapsed_ms} ms, more than ${MAX_SECONDS} s")
+  endif()
+endif()
+message(STATUS "${PROGRAM}: output as expected, ${elapsed_ms} ms:\n${out}")

@@ -80,6 +80,7 @@ typedef struct weft__timer {
     _Atomic uint32_t state;         /* generation << 2 | WEFT_TIMER_* */
     _Atomic uint64_t deadline_ns;   /* of the latest arming */
     _Atomic uint32_t remove_queued; /* a WEFT_IO_TIMER_REMOVE is in flight */
+    _Atomic uint32_t arm_queued;    /* a WEFT_IO_TIMER_ARM is in flight */
     void (*fire)(struct weft__timer *); /* I/O thread, once per arming */
     struct weft_sched *sched;
     uint64_t heap_deadline;         /* I/O thread: the deadline in the heap */

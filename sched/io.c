@@ -92,9 +92,10 @@ static void handle(weft__io_t *io, weft__io_req_t *req)
     switch (req->kind) {
     case WEFT_IO_TIMER_ARM: {
         t = timer_of(req, offsetof(weft__timer_t, arm_req));
-        /* Acquire: pairs with the arming store; the deadline read after it
-         * is that arming's or a later one's (whose own request follows). */
-        uint32_t s = atomic_load_explicit(&t->state, memory_order_acquire);
+        /* Cleared before we read the state (seq_cst, see timer.c): a later
+         * arming either queues again or is the one we read. */
+        atomic_store_explicit(&t->arm_queued, 0, memory_order_seq_cst);
+        uint32_t s = atomic_load_explicit(&t->state, memory_order_seq_cst);
         if (t->heap_index != WEFT_NOT_IN_HEAP)
             weft__th_remove(&io->heap, t);
         if (WEFT_TIMER_STATE(s) != WEFT_TIMER_ARMED)

@@ -29,7 +29,7 @@ typedef struct weft__mpsc_node {
 
 typedef struct weft__mpsc {
     _Alignas(64) _Atomic(weft__mpsc_node_t *) head; /* producers' end */
-    _Alignas(64) weft__mpsc_node_t *tail;           /* consumer's end */
+    _Alignas(64) _Atomic(weft__mpsc_node_t *) tail; /* consumer's end */
     weft__mpsc_node_t stub;
 } weft__mpsc_t;
 
@@ -37,7 +37,7 @@ static inline void weft__mpsc_init(weft__mpsc_t *q)
 {
     atomic_init(&q->stub.next, NULL);
     atomic_init(&q->head, &q->stub);
-    q->tail = &q->stub;
+    atomic_init(&q->tail, &q->stub);
 }
 
 /* Appends the chain first..last (already linked through next). */
@@ -55,26 +55,36 @@ static inline void weft__mpsc_push(weft__mpsc_t *q, weft__mpsc_node_t *n)
     weft__mpsc_push_chain(q, n, n);
 }
 
-/* True when nothing has been pushed that pop has not returned. */
+/* True when nothing has been pushed that pop has not returned.  Both
+ * ends must sit on the stub: pop re-pushes the stub behind the last node,
+ * and a producer's chain may land before it, leaving head on the stub with
+ * nodes still between tail and head. */
 static inline int weft__mpsc_empty(weft__mpsc_t *q)
 {
-    return atomic_load_explicit(&q->head, memory_order_acquire) == &q->stub;
+    return atomic_load_explicit(&q->head, memory_order_acquire) == &q->stub &&
+           atomic_load_explicit(&q->tail, memory_order_acquire) == &q->stub;
+}
+
+static inline void weft__mpsc_set_tail(weft__mpsc_t *q, weft__mpsc_node_t *n)
+{
+    /* Release: others read tail only in weft__mpsc_empty. */
+    atomic_store_explicit(&q->tail, n, memory_order_release);
 }
 
 /* Consumer only.  NULL when empty or while a producer is mid-push. */
 static inline weft__mpsc_node_t *weft__mpsc_pop(weft__mpsc_t *q)
 {
-    weft__mpsc_node_t *tail = q->tail;
+    weft__mpsc_node_t *tail = atomic_load_explicit(&q->tail, memory_order_relaxed);
     weft__mpsc_node_t *next = atomic_load_explicit(&tail->next, memory_order_acquire);
     if (tail == &q->stub) {
         if (next == NULL)
             return NULL;
-        q->tail = next;
+        weft__mpsc_set_tail(q, next);
         tail = next;
         next = atomic_load_explicit(&next->next, memory_order_acquire);
     }
     if (next != NULL) {
-        q->tail = next;
+        weft__mpsc_set_tail(q, next);
         return tail;
     }
     if (tail != atomic_load_explicit(&q->head, memory_order_acquire))
@@ -82,7 +92,7 @@ static inline weft__mpsc_node_t *weft__mpsc_pop(weft__mpsc_t *q)
     weft__mpsc_push(q, &q->stub);
     next = atomic_load_explicit(&tail->next, memory_order_acquire);
     if (next != NULL) {
-        q->tail = next;
+        weft__mpsc_set_tail(q, next);
         return tail;
     }
     return NULL;

@@ -26,6 +26,7 @@ void weft__timer_init(weft__timer_t *tm, struct weft_sched *s, void (*fire)(weft
     atomic_init(&tm->state, 0);
     atomic_init(&tm->deadline_ns, 0);
     atomic_init(&tm->remove_queued, 0);
+    atomic_init(&tm->arm_queued, 0);
     tm->fire = fire;
     tm->sched = s;
     tm->heap_index = WEFT_NOT_IN_HEAP;
@@ -47,10 +48,14 @@ void weft__timer_arm(weft__timer_t *tm, uint64_t deadline_ns)
 {
     uint32_t s = atomic_load_explicit(&tm->state, memory_order_relaxed);
     atomic_store_explicit(&tm->deadline_ns, deadline_ns, memory_order_relaxed);
-    /* Release: the I/O thread reads the deadline after seeing ARMED. */
+    /* seq_cst (release): the I/O thread reads the deadline after seeing
+     * ARMED; with the exchange below it pairs with the I/O thread clearing
+     * arm_queued before it reads the state, so a request already queued
+     * sees this arming and a node is never queued twice. */
     atomic_store_explicit(&tm->state, ((WEFT_TIMER_GEN(s) + 1) << 2) | WEFT_TIMER_ARMED,
-                          memory_order_release);
-    weft__io_submit(tm->sched->io, &tm->arm_req);
+                          memory_order_seq_cst);
+    if (!atomic_exchange_explicit(&tm->arm_queued, 1, memory_order_seq_cst))
+        weft__io_submit(tm->sched->io, &tm->arm_req);
 }
 
 bool weft__timer_disarm(weft__timer_t *tm)
