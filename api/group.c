@@ -13,6 +13,7 @@
  */
 #include "sched/multi.h"
 
+#include <ck_pr.h>
 #include <stdlib.h>
 
 struct weft_group {
@@ -221,6 +222,11 @@ int weft_group_join(weft_group_t *g)
     int rc = wait_children(w, g, &cancelled);
     if (rc != 0)
         return rc;
+    /* Every child has finished, but a child's callback may still be
+     * recording its failure on the finishing thread (our own wake-up can
+     * come first): wait for the last of them, a few instructions. */
+    while (atomic_load_explicit(&g->refs, memory_order_acquire) > 1)
+        ck_pr_stall();
     pthread_mutex_lock(&g->lock);
     bool withdraw = g->cancelled_owner;
     int first = g->nerrors ? g->errors[0] : 0;
