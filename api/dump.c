@@ -13,9 +13,11 @@ struct dump {
     int n;
 };
 
-static const char *waiting_on(int kind)
+static const char *waiting_on(weft_task_t *t, int kind)
 {
     switch (kind) {
+    case WEFT_WAIT_OBJ:
+        return atomic_load_explicit(&t->wait_ops, memory_order_relaxed)->what;
     case WEFT_WAIT_TASK:
         return "waiting: awaiting a task";
     case WEFT_WAIT_SLEEP:
@@ -35,7 +37,7 @@ static void dump_one(weft_task_t *t, void *ctx)
     weft__task_name_into(t, name, sizeof name);
     uint32_t ws = atomic_load_explicit(&t->wstate, memory_order_acquire);
     int kind = atomic_load_explicit(&t->wait_kind, memory_order_relaxed);
-    const char *what = (ws & WEFT_W_WAITING) && !(ws & WEFT_W_WAKE) ? waiting_on(kind)
+    const char *what = (ws & WEFT_W_WAITING) && !(ws & WEFT_W_WAKE) ? waiting_on(t, kind)
                                                                     : "runnable or running";
     fprintf(d->f, "  #%" PRIu64 " '%s': %s%s\n", t->id, name, what,
             atomic_load_explicit(&t->cancel_pending, memory_order_relaxed)

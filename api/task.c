@@ -47,13 +47,6 @@ static weft_task_t *fail(int rc)
     return NULL;
 }
 
-static weft_task_t *running(weft__worker_t **wp)
-{
-    weft__worker_t *w = weft__self();
-    *wp = w;
-    return w ? w->current : NULL;
-}
-
 static uint64_t next_id(struct weft_sched *s, weft__worker_t *w)
 {
     if (!w) {
@@ -108,7 +101,7 @@ weft_task_t *weft__task_new(struct weft_sched *s, weft__worker_t *w, weft_fn fn,
 weft_task_t *weft_spawn_opts(weft_fn fn, void *arg, const weft_spawn_opts_t *opts)
 {
     weft__worker_t *w;
-    if (!running(&w))
+    if (!weft__running(&w))
         return fail(WEFT_EPERM);
     if (!fn)
         return fail(WEFT_EINVAL);
@@ -204,7 +197,7 @@ static void wait_task(weft__worker_t *w, weft_task_t *self, weft_task_t *t)
 int weft_await(weft_task_t *t, void **result)
 {
     weft__worker_t *w;
-    weft_task_t *self = running(&w);
+    weft_task_t *self = weft__running(&w);
     if (!t)
         return WEFT_EINVAL;
     if (!self)
@@ -236,7 +229,7 @@ int weft_cancel(weft_task_t *t)
 int weft_cancelling(void)
 {
     weft__worker_t *w;
-    weft_task_t *self = running(&w);
+    weft_task_t *self = weft__running(&w);
     if (!self)
         return WEFT_EPERM;
     return atomic_load_explicit(&self->cancel_requests, memory_order_relaxed);
@@ -245,7 +238,7 @@ int weft_cancelling(void)
 int weft_uncancel(void)
 {
     weft__worker_t *w;
-    weft_task_t *self = running(&w);
+    weft_task_t *self = weft__running(&w);
     if (!self)
         return WEFT_EPERM;
     int32_t n = atomic_load_explicit(&self->cancel_requests, memory_order_relaxed);
@@ -334,13 +327,13 @@ size_t weft__task_name_into(weft_task_t *t, char *buf, size_t cap)
 weft_task_t *weft_current(void)
 {
     weft__worker_t *w;
-    return running(&w);
+    return weft__running(&w);
 }
 
 int weft_yield(void)
 {
     weft__worker_t *w;
-    weft_task_t *self = running(&w);
+    weft_task_t *self = weft__running(&w);
     if (!self)
         return WEFT_EPERM;
     if (weft__take_cancel(self))
@@ -359,7 +352,7 @@ static void post_sleep(weft__worker_t *w, void *arg)
 int weft_sleep(int64_t ms)
 {
     weft__worker_t *w;
-    weft_task_t *self = running(&w);
+    weft_task_t *self = weft__running(&w);
     if (!self)
         return WEFT_EPERM;
     if (ms <= 0)

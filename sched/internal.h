@@ -43,7 +43,25 @@ enum weft__wait_kind {
     WEFT_WAIT_SLEEP,  /* weft_sleep: a cancel stops the timer */
     WEFT_WAIT_MULTI,  /* sched/multi.c */
     WEFT_WAIT_NEXT,   /* weft_as_completed_next: a cancel ends the wait */
+    WEFT_WAIT_OBJ,    /* a wait object's queue (channel, lock, socket, ...) */
 };
+
+/* A wait object (channel, event, semaphore, mutex, socket, blocking call):
+ * what weft_cancel and weft_dump need of it.  The waiting task sets
+ * wait_ops and wait_obj, registers itself on the object and suspends with
+ * weft__wait_begin / weft__wait_suspend (worker.c); whoever completes the
+ * wait sets wait_rc and calls weft__wake exactly once. */
+typedef struct weft__wait_ops {
+    /* Called by a canceller while it holds the task's claim (the task stays
+     * suspended, its wait record in place).  If the wait is still
+     * registered, withdraw it, set wait_rc to WEFT_ECANCELED and call
+     * weft__wake(t); if a completer has already taken it, do nothing: its
+     * wake-up ends the wait and the cancel stays pending for the next
+     * suspension point.  Returns nothing: one attempt is enough. */
+    void (*interrupt)(weft_task_t *t);
+    /* For weft_dump: what the task waits on ("channel receive", ...). */
+    const char *what;
+} weft__wait_ops_t;
 
 struct weft__multi;
 
@@ -60,10 +78,17 @@ typedef struct weft__waiter {
 } weft__waiter_t;
 
 /* A request to the I/O thread, embedded where it lives (task, io). */
-enum weft__io_kind { WEFT_IO_TIMER_ARM, WEFT_IO_TIMER_REMOVE, WEFT_IO_TIMER_FREE, WEFT_IO_STOP };
+enum weft__io_kind {
+    WEFT_IO_TIMER_ARM,
+    WEFT_IO_TIMER_REMOVE,
+    WEFT_IO_TIMER_FREE,
+    WEFT_IO_CALL, /* run req->call on the I/O thread (sockets, offload) */
+    WEFT_IO_STOP
+};
 typedef struct weft__io_req {
     weft__mpsc_node_t node;
     enum weft__io_kind kind;
+    void (*call)(struct weft__io *io, struct weft__io_req *req); /* WEFT_IO_CALL */
 } weft__io_req_t;
 
 /* The task timer's state word: a generation (bumped at every arming) and
@@ -122,6 +147,8 @@ struct weft_task {
     _Atomic int wait_rc;            /* set by the waker: 0 or an error; a
                                      * timer may set it while the task runs */
     struct weft__multi *multi;      /* WEFT_WAIT_MULTI: what it waits on */
+    _Atomic(const weft__wait_ops_t *) wait_ops; /* WEFT_WAIT_OBJ: its hooks */
+    void *wait_obj;                 /* WEFT_WAIT_OBJ: the object */
     weft_task_t *awaiting;          /* the task it awaits (cancel forwards) */
     weft_task_t *inline_parent;     /* the awaiter it runs inline under */
     weft_task_t *yield_next;        /* its worker's list of yielded tasks */
@@ -253,6 +280,8 @@ void weft__run_inline(weft__worker_t *w, weft_task_t *t);
 void weft__finish(weft__worker_t *w, weft_task_t *t, int rc, void *result);
 weft_task_t *weft__take_for_inline(weft__worker_t *w, weft_task_t *t);
 int weft__yield(weft__worker_t *w);
+int weft__wait_begin(weft_task_t *self, const weft__wait_ops_t *ops, void *obj);
+int weft__wait_suspend(weft__worker_t *w, weft_task_t *self);
 
 /* ---- wait protocol (worker.c) -------------------------------------------- */
 void weft__wake(weft_task_t *t);
@@ -316,6 +345,9 @@ int weft__remove_waiter(weft_task_t *t, weft__waiter_t *node);
 int weft__io_start(struct weft_sched *s);
 void weft__io_stop(struct weft_sched *s);
 void weft__io_submit(weft__io_t *io, weft__io_req_t *req);
+void weft__io_call(weft__io_t *io, weft__io_req_t *req,
+                   void (*call)(weft__io_t *io, weft__io_req_t *req));
+struct uv_loop_s *weft__io_loop(weft__io_t *io); /* for sched/io*.c only */
 uint64_t weft__now_ns(void);
 
 /* ---- api/runtime.c ------------------------------------------------------- */
@@ -350,6 +382,14 @@ static inline bool weft__take_cancel(weft_task_t *t)
         return false;
     atomic_fetch_add_explicit(&t->cancels_taken, 1, memory_order_relaxed);
     return true;
+}
+
+/* The task running on this thread and its worker; NULL outside a task. */
+static inline weft_task_t *weft__running(weft__worker_t **wp)
+{
+    weft__worker_t *w = weft__self();
+    *wp = w;
+    return w ? w->current : NULL;
 }
 
 static inline int weft__task_is_done(const weft_task_t *t)

@@ -2,7 +2,7 @@
  * io.c - the I/O thread: one libuv loop on a thread of its own, fed through
  * a lock-free inbox.  It owns sleep deadlines now (and sockets and blocking
  * calls as they come).  This file, and the files it owns, are the only ones
- * that call libuv.
+ * that call libuv (sched/io*.c).
  *
  * Tasks hand requests over with weft__io_submit: a push on the MPSC inbox
  * (mpsc.h) and, only when the inbox was not already signalled, one
@@ -46,6 +46,20 @@ void weft__io_submit(weft__io_t *io, weft__io_req_t *req)
      * flag after reading it (its exchange is acquire). */
     if (!atomic_exchange_explicit(&io->signalled, 1, memory_order_acq_rel))
         uv_async_send(&io->async);
+}
+
+/* Runs call(io, req) on the I/O thread, after the requests queued before. */
+void weft__io_call(weft__io_t *io, weft__io_req_t *req,
+                   void (*call)(weft__io_t *io, weft__io_req_t *req))
+{
+    req->kind = WEFT_IO_CALL;
+    req->call = call;
+    weft__io_submit(io, req);
+}
+
+struct uv_loop_s *weft__io_loop(weft__io_t *io)
+{
+    return &io->loop;
 }
 
 static weft__timer_t *timer_of(weft__io_req_t *req, size_t offset)
@@ -120,6 +134,9 @@ static void handle(weft__io_t *io, weft__io_req_t *req)
         if (t->heap_index != WEFT_NOT_IN_HEAP)
             weft__th_remove(&io->heap, t);
         free(t); /* a retired timer heads the memory it lives in */
+        break;
+    case WEFT_IO_CALL:
+        req->call(io, req);
         break;
     case WEFT_IO_STOP:
         uv_close((uv_handle_t *)&io->async, NULL);

@@ -459,6 +459,47 @@ void weft__arm(weft__worker_t *w, weft_task_t *t)
         weft__interrupt(t);
 }
 
+/*
+ * Waiting on an object (channel, lock, socket, ...).  With the object's
+ * lock held, the task calls weft__wait_begin, registers itself on the
+ * object and drops the lock; then weft__wait_suspend switches away.  A
+ * completer may wake it in between: the wstate protocol queues it when it
+ * arms (weft__arm), so nothing is lost.  A cancel that arrives after
+ * weft__wait_begin reaches the object's interrupt hook (interrupt_wait).
+ */
+int weft__wait_begin(weft_task_t *self, const weft__wait_ops_t *ops, void *obj)
+{
+    if (weft__take_cancel(self) ||
+        atomic_load_explicit(&self->sched->stopping, memory_order_acquire))
+        return WEFT_ECANCELED;
+    /* Relaxed: the arming's release (weft__arm) publishes both to a
+     * canceller; weft_dump only prints the ops' name. */
+    atomic_store_explicit(&self->wait_ops, ops, memory_order_relaxed);
+    self->wait_obj = obj;
+    atomic_store_explicit(&self->wait_kind, WEFT_WAIT_OBJ, memory_order_relaxed);
+    atomic_store_explicit(&self->wait_rc, 0, memory_order_relaxed);
+    atomic_store_explicit(&self->wstate, 0, memory_order_relaxed);
+    return 0;
+}
+
+static void post_wait_obj(weft__worker_t *w, void *arg)
+{
+    weft__arm(w, arg);
+}
+
+/* Returns the completer's wait_rc, or WEFT_ECANCELED when a cancel
+ * withdrew the wait (the request is then delivered).  The task may resume
+ * on another worker: callers re-read weft__self() if they need it. */
+int weft__wait_suspend(weft__worker_t *w, weft_task_t *self)
+{
+    weft__suspend(w, post_wait_obj, self);
+    atomic_store_explicit(&self->wait_kind, WEFT_WAIT_NONE, memory_order_relaxed);
+    int rc = atomic_load_explicit(&self->wait_rc, memory_order_relaxed);
+    if (rc == WEFT_ECANCELED)
+        weft__take_cancel(self);
+    return rc;
+}
+
 /* Under the claim: the task stays suspended, its wait record stays put. */
 static bool interrupt_wait(weft_task_t *t)
 {
@@ -475,6 +516,9 @@ static bool interrupt_wait(weft_task_t *t)
         return weft__multi_interrupt(t);
     case WEFT_WAIT_NEXT:
         weft__wake(t); /* we hold the claim: queued when we drop it */
+        return false;
+    case WEFT_WAIT_OBJ:
+        atomic_load_explicit(&t->wait_ops, memory_order_relaxed)->interrupt(t);
         return false;
     case WEFT_WAIT_TASK:
         /* asyncio forwards each cancel to the awaited task; the awaiter
