@@ -13,11 +13,9 @@ struct dump {
     int n;
 };
 
-static const char *waiting_on(weft_task_t *t, int kind)
+static const char *waiting_on(int kind)
 {
     switch (kind) {
-    case WEFT_WAIT_OBJ:
-        return atomic_load_explicit(&t->wait_ops, memory_order_relaxed)->what;
     case WEFT_WAIT_TASK:
         return "waiting: awaiting a task";
     case WEFT_WAIT_SLEEP:
@@ -26,6 +24,8 @@ static const char *waiting_on(weft_task_t *t, int kind)
         return "waiting: on several tasks (gather, wait, wait_for, shield, join)";
     case WEFT_WAIT_NEXT:
         return "waiting: as_completed";
+    case WEFT_WAIT_OBJ:
+        return "waiting: "; /* followed by the object's own words */
     }
     return "waiting";
 }
@@ -37,9 +37,12 @@ static void dump_one(weft_task_t *t, void *ctx)
     weft__task_name_into(t, name, sizeof name);
     uint32_t ws = atomic_load_explicit(&t->wstate, memory_order_acquire);
     int kind = atomic_load_explicit(&t->wait_kind, memory_order_relaxed);
-    const char *what = (ws & WEFT_W_WAITING) && !(ws & WEFT_W_WAKE) ? waiting_on(t, kind)
-                                                                    : "runnable or running";
-    fprintf(d->f, "  #%" PRIu64 " '%s': %s%s\n", t->id, name, what,
+    bool waiting = (ws & WEFT_W_WAITING) && !(ws & WEFT_W_WAKE);
+    const char *what = !waiting ? "runnable or running" : waiting_on(kind);
+    const char *obj = waiting && kind == WEFT_WAIT_OBJ
+                          ? atomic_load_explicit(&t->wait_ops, memory_order_relaxed)->what
+                          : NULL;
+    fprintf(d->f, "  #%" PRIu64 " '%s': %s%s%s\n", t->id, name, what, obj ? obj : "",
             atomic_load_explicit(&t->cancel_pending, memory_order_relaxed)
                 ? ", cancel pending"
                 : "");

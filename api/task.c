@@ -349,6 +349,18 @@ static void post_sleep(weft__worker_t *w, void *arg)
     weft__arm(w, self);
 }
 
+/* Under the sleeper's claim: it waits on nothing but a cancel. */
+static void interrupt_sleep_forever(weft_task_t *t)
+{
+    atomic_store_explicit(&t->wait_rc, WEFT_ECANCELED, memory_order_relaxed);
+    weft__wake(t);
+}
+
+static const weft__wait_ops_t sleep_forever = {
+    .interrupt = interrupt_sleep_forever,
+    .what = "sleeping forever",
+};
+
 int weft_sleep(int64_t ms)
 {
     weft__worker_t *w;
@@ -357,6 +369,13 @@ int weft_sleep(int64_t ms)
         return WEFT_EPERM;
     if (ms <= 0)
         return weft_yield();
+    if (ms == WEFT_FOREVER) {
+        /* No deadline, so no timer: only a cancel ends it, with no trip
+         * through the I/O thread. */
+        if (weft__wait_begin(self, &sleep_forever, NULL) != 0)
+            return WEFT_ECANCELED;
+        return weft__wait_suspend(w, self);
+    }
     if (weft__take_cancel(self) || atomic_load_explicit(&self->sched->stopping, memory_order_acquire))
         return WEFT_ECANCELED;
     uint64_t now = weft__now_ns();
