@@ -46,8 +46,8 @@ static bool satisfied(weft__multi_t *m)
     return false;
 }
 
-/* tasks[i] has finished: count it.  Returns whether the wait is over. */
-static bool note_finished(weft__multi_t *m, size_t i)
+/* tasks[i] has finished: note a failure. */
+static void note_failure(weft__multi_t *m, size_t i)
 {
     int until = atomic_load_explicit(&m->until, memory_order_relaxed);
     if (weft__multi_counts_as_failure(until, m->tasks[i]->rc)) {
@@ -55,6 +55,12 @@ static bool note_finished(weft__multi_t *m, size_t i)
         atomic_compare_exchange_strong_explicit(&m->first_failed, &none, i,
                                                 memory_order_seq_cst, memory_order_relaxed);
     }
+}
+
+/* tasks[i] has finished: count it.  Returns whether the wait is over. */
+static bool note_finished(weft__multi_t *m, size_t i)
+{
+    note_failure(m, i);
     atomic_fetch_sub_explicit(&m->pending, 1, memory_order_seq_cst);
     return satisfied(m);
 }
@@ -121,15 +127,24 @@ int weft__multi_wait(weft__worker_t *w, weft__multi_t *m, int64_t timeout_ms)
     atomic_store_explicit(&self->wait_rc, 0, memory_order_relaxed);
     atomic_store_explicit(&self->wstate, 0, memory_order_seq_cst);
 
+    /* Tasks found finished are counted here and subtracted once: the
+     * shared counter is touched once per task that finishes later, which
+     * keeps a gather over many short tasks from bouncing its cache line.
+     * Until then finishers see too many pending and leave the verdict to
+     * the look at the top of the loop below. */
+    size_t finished = 0;
     for (size_t i = 0; i < m->n; i++) {
         weft__waiter_t *n = &m->nodes[i];
         *n = (weft__waiter_t){.fire = weft__multi_fire, .ctx = m, .child = m->tasks[i]};
         atomic_init(&n->futex, 0);
         if (weft__add_waiter(m->tasks[i], n)) { /* finished already */
             atomic_store_explicit(&n->futex, 1, memory_order_relaxed);
-            note_finished(m, i);
+            note_failure(m, i);
+            finished++;
         }
     }
+    if (finished)
+        atomic_fetch_sub_explicit(&m->pending, finished, memory_order_seq_cst);
 
     bool timed = timeout_ms > 0 && timeout_ms != WEFT_FOREVER;
     if (timed)
