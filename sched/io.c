@@ -10,22 +10,30 @@
  * requests costs one wake-up of this thread.
  *
  * Sleeps: deadlines are kept in nanoseconds in a heap (timerheap.c) under
- * one uv_timer, armed for the earliest deadline rounded up to the next
- * millisecond; a timer that fires early (libuv's clock is in whole
- * milliseconds) is simply armed again, so a sleep never ends early.  A woken
- * task goes back to the workers through the injector.
+ * one timerfd, set to the earliest deadline as an absolute CLOCK_MONOTONIC
+ * time (uv_hrtime's clock) and polled by the loop.  libuv's own timers
+ * count whole milliseconds from a cached clock, which makes a sleep about
+ * a millisecond late on average; the timerfd, with this thread's timer
+ * slack cut to 1 ns, wakes within microseconds of the deadline and never
+ * before it.  A woken task goes back to the workers through the injector.
  */
 #include "sched/internal.h"
+#include "sched/io_net.h"
 #include "sched/timerheap.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
 #include <uv.h>
 
 struct weft__io {
     uv_loop_t loop;
     uv_async_t async;
-    uv_timer_t timer;
+    uv_poll_t timer;            /* readable when timer_fd expires */
+    int timer_fd;
+    uint64_t timer_set;         /* the deadline timer_fd is set to, 0 = none */
     weft__mpsc_t inbox;
     _Atomic uint32_t signalled; /* an uv_async_send is on its way */
     weft__timerheap_t heap;
@@ -79,25 +87,35 @@ static void fire_timers(weft__io_t *io)
     }
 }
 
-static void on_timer(uv_timer_t *timer)
+static void on_timer(uv_poll_t *poll, int status, int events)
 {
-    weft__io_t *io = timer->data;
+    (void)status;
+    (void)events;
+    weft__io_t *io = poll->data;
+    /* Consumes the expiry; EAGAIN means it was set again since, and the
+     * deadlines are read from the heap anyway. */
+    uint64_t expirations;
+    ssize_t got = read(io->timer_fd, &expirations, sizeof expirations);
+    (void)got;
+    io->timer_set = 0; /* an expired timerfd is disarmed */
     fire_timers(io);
     arm_timer(io);
 }
 
+/* Sets timer_fd to the earliest deadline; a syscall only when it moves. */
 static void arm_timer(weft__io_t *io)
 {
     weft__timer_t *t = weft__th_min(&io->heap);
-    if (!t) {
-        uv_timer_stop(&io->timer);
+    uint64_t due = t ? t->heap_deadline : 0;
+    if (due == io->timer_set)
         return;
-    }
-    uv_update_time(&io->loop);
-    uint64_t now = uv_hrtime();
-    uint64_t left = t->heap_deadline > now ? t->heap_deadline - now : 0;
-    uint64_t ms = left / 1000000 + (left % 1000000 != 0); /* rounded up */
-    uv_timer_start(&io->timer, on_timer, ms, 0);
+    /* A zero it_value disarms; a deadline already past fires at once. */
+    struct itimerspec its = {.it_value = {.tv_sec = (time_t)(due / 1000000000),
+                                          .tv_nsec = (long)(due % 1000000000)}};
+    if (due != 0 && its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0)
+        its.it_value.tv_nsec = 1;
+    if (timerfd_settime(io->timer_fd, TFD_TIMER_ABSTIME, &its, NULL) == 0)
+        io->timer_set = due;
 }
 
 static void handle(weft__io_t *io, weft__io_req_t *req)
@@ -139,7 +157,9 @@ static void handle(weft__io_t *io, weft__io_req_t *req)
         req->call(io, req);
         break;
     case WEFT_IO_STOP:
+        weft__net_stop(io); /* the sockets left open, and their poller */
         uv_close((uv_handle_t *)&io->async, NULL);
+        uv_poll_stop(&io->timer);
         uv_close((uv_handle_t *)&io->timer, NULL);
         break;
     }
@@ -167,6 +187,8 @@ static void on_async(uv_async_t *async)
 static void *io_main(void *arg)
 {
     weft__io_t *io = arg;
+    /* Timer slack (50 us by default) would add itself to every sleep. */
+    prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
     uv_run(&io->loop, UV_RUN_DEFAULT);
     return NULL;
 }
@@ -186,8 +208,16 @@ int weft__io_start(struct weft_sched *s)
     if (rc != 0)
         goto fail_async;
     io->async.data = io;
-    uv_timer_init(&io->loop, &io->timer);
+    io->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (io->timer_fd < 0) {
+        rc = WEFT_ENOMEM;
+        goto fail_timerfd;
+    }
+    rc = uv_poll_init(&io->loop, &io->timer, io->timer_fd);
+    if (rc != 0)
+        goto fail_poll;
     io->timer.data = io;
+    uv_poll_start(&io->timer, UV_READABLE, on_timer);
     if (pthread_create(&io->thread, NULL, io_main, io) != 0) {
         rc = WEFT_ENOMEM;
         goto fail_thread;
@@ -197,6 +227,9 @@ int weft__io_start(struct weft_sched *s)
 
 fail_thread:
     uv_close((uv_handle_t *)&io->timer, NULL);
+fail_poll:
+    close(io->timer_fd);
+fail_timerfd:
     uv_close((uv_handle_t *)&io->async, NULL);
     uv_run(&io->loop, UV_RUN_DEFAULT);
 fail_async:
@@ -215,6 +248,7 @@ void weft__io_stop(struct weft_sched *s)
     /* The stop request closed both handles; a busy loop here is a bug. */
     if (uv_loop_close(&io->loop) != 0)
         fprintf(stderr, "weft: the I/O loop still had handles open at stop\n");
+    close(io->timer_fd);
     weft__th_free(&io->heap);
     free(io);
     s->io = NULL;

@@ -30,11 +30,12 @@
 static atomic_int asleep;    /* sleepers about to call weft_sleep */
 static atomic_int cancelled; /* sleepers whose weft_sleep gave WEFT_ECANCELED */
 
-/* Sleeps 60 s (odd args) or forever (even args); counts a cancel. */
+/* Sleeps an hour (odd args: longer than any run of this test, however
+ * loaded the machine) or forever (even args); counts a cancel. */
 static int sleep_long(void *arg, void **result)
 {
     (void)result;
-    int64_t ms = (intptr_t)arg % 2 ? 60 * 1000 : WEFT_FOREVER;
+    int64_t ms = (intptr_t)arg % 2 ? 3600 * 1000 : WEFT_FOREVER;
     atomic_fetch_add(&asleep, 1);
     int rc = weft_sleep(ms);
     CHECK_EQ(rc, WEFT_ECANCELED);
