@@ -66,6 +66,7 @@ weft_sched_t *weft_start(const weft_config_t *cfg)
     if (weft__workers_start(s) != 0)
         goto fail_threads;
     atomic_store(&latest_sched, s);
+    weft__dump_signal_start(s);
     return s;
 
 fail_threads:
@@ -91,7 +92,7 @@ weft_task_t *weft_submit(weft_sched_t *s, weft_fn fn, void *arg)
         weft__set_last_error(WEFT_ESHUTDOWN);
         return NULL;
     }
-    weft_task_t *t = weft__task_new(s, NULL, fn, arg, NULL);
+    weft_task_t *t = weft__task_new(s, NULL, fn, arg, NULL, __builtin_return_address(0));
     if (!t)
         return NULL;
     atomic_fetch_add_explicit(&s->taskmem.spawned_foreign, 1, memory_order_relaxed);
@@ -147,6 +148,7 @@ int weft_stop(weft_sched_t *s)
         return WEFT_EPERM;
     if (atomic_exchange(&s->stopping, 1))
         return WEFT_ESHUTDOWN; /* another thread is stopping it */
+    weft__dump_signal_stop(s);
     /* From here no task starts and no new wait begins; cancel the waits
      * already under way and wait for every task to finish. */
     weft__task_foreach_live(s, cancel_live, NULL);

@@ -62,7 +62,7 @@ static uint64_t next_id(struct weft_sched *s, weft__worker_t *w)
 }
 
 weft_task_t *weft__task_new(struct weft_sched *s, weft__worker_t *w, weft_fn fn, void *arg,
-                            const weft_spawn_opts_t *opts)
+                            const weft_spawn_opts_t *opts, void *spawn_site)
 {
     char *name = NULL;
     if (opts && opts->stack_size > WEFT_MAX_STACK)
@@ -89,6 +89,8 @@ weft_task_t *weft__task_new(struct weft_sched *s, weft__worker_t *w, weft_fn fn,
     t->inline_parent = NULL;
     t->inline_marked = false;
     t->id = next_id(s, w);
+    t->parent_id = w && w->current ? w->current->id : 0;
+    t->spawn_site = spawn_site;
     atomic_store_explicit(&t->name, name, memory_order_relaxed);
     t->stack_size = opts ? opts->stack_size : 0;
     t->last_error = 0;
@@ -98,14 +100,15 @@ weft_task_t *weft__task_new(struct weft_sched *s, weft__worker_t *w, weft_fn fn,
     return t;
 }
 
-weft_task_t *weft_spawn_opts(weft_fn fn, void *arg, const weft_spawn_opts_t *opts)
+/* site: the caller's return address, which weft_dump shows. */
+static weft_task_t *spawn_from(weft_fn fn, void *arg, const weft_spawn_opts_t *opts, void *site)
 {
     weft__worker_t *w;
     if (!weft__running(&w))
         return fail(WEFT_EPERM);
     if (!fn)
         return fail(WEFT_EINVAL);
-    weft_task_t *t = weft__task_new(w->sched, w, fn, arg, opts);
+    weft_task_t *t = weft__task_new(w->sched, w, fn, arg, opts, site);
     if (!t)
         return NULL;
     weft__stat_inc(&w->n_spawn);
@@ -113,9 +116,14 @@ weft_task_t *weft_spawn_opts(weft_fn fn, void *arg, const weft_spawn_opts_t *opt
     return t;
 }
 
+weft_task_t *weft_spawn_opts(weft_fn fn, void *arg, const weft_spawn_opts_t *opts)
+{
+    return spawn_from(fn, arg, opts, __builtin_return_address(0));
+}
+
 weft_task_t *weft_spawn(weft_fn fn, void *arg)
 {
-    return weft_spawn_opts(fn, arg, NULL);
+    return spawn_from(fn, arg, NULL, __builtin_return_address(0));
 }
 
 void weft__task_unref(weft_task_t *t)

@@ -162,6 +162,8 @@ struct weft_task {
 
     /* Identity. */
     uint64_t id;
+    uint64_t parent_id;             /* the spawning task's, 0 for weft_submit */
+    void *spawn_site;               /* the return address of the spawn call */
     _Atomic(char *) name;           /* NULL = "Task-<id>" made on demand */
     size_t stack_size;              /* 0 = the scheduler's default */
     int last_error;                 /* weft_last_error() inside the task */
@@ -288,6 +290,8 @@ void weft__wake(weft_task_t *t);
 int weft__add_waiter(weft_task_t *t, weft__waiter_t *node);
 void weft__arm(weft__worker_t *w, weft_task_t *t);
 void weft__interrupt(weft_task_t *t);
+bool weft__hold(weft_task_t *t);
+void weft__unhold(weft_task_t *t);
 
 /* ---- inject.c -------------------------------------------------------------- */
 void weft__inject_init(weft__inject_t *in);
@@ -350,12 +354,16 @@ void weft__io_call(weft__io_t *io, weft__io_req_t *req,
 struct uv_loop_s *weft__io_loop(weft__io_t *io); /* for sched/io*.c only */
 uint64_t weft__now_ns(void);
 
+/* ---- api/dump.c ---------------------------------------------------------- */
+void weft__dump_signal_start(struct weft_sched *s);
+void weft__dump_signal_stop(struct weft_sched *s);
+
 /* ---- api/runtime.c ------------------------------------------------------- */
 struct weft_sched *weft__caller_sched(void);
 
 /* ---- api/task.c, used by the runtime ------------------------------------- */
 weft_task_t *weft__task_new(struct weft_sched *s, weft__worker_t *w, weft_fn fn, void *arg,
-                            const weft_spawn_opts_t *opts);
+                            const weft_spawn_opts_t *opts, void *spawn_site);
 void weft__task_unref(weft_task_t *t);
 void weft__set_last_error(int rc);
 size_t weft__task_name_into(weft_task_t *t, char *buf, size_t cap);

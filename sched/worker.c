@@ -561,6 +561,30 @@ void weft__interrupt(weft_task_t *t)
     }
 }
 
+/*
+ * Holds a waiting task where it is, the way a canceller does (the claim),
+ * so weft_dump can read its stack: a waker that comes meanwhile leaves the
+ * queueing to weft__unhold.  False if t is not waiting.
+ */
+bool weft__hold(weft_task_t *t)
+{
+    uint32_t expect = WEFT_W_WAITING;
+    /* Acquire: pairs with the release of the arming, so the saved context
+     * and the stack below it are visible. */
+    return atomic_compare_exchange_strong_explicit(&t->wstate, &expect,
+                                                   WEFT_W_WAITING | WEFT_W_CLAIM,
+                                                   memory_order_seq_cst, memory_order_relaxed);
+}
+
+void weft__unhold(weft_task_t *t)
+{
+    uint32_t old = atomic_fetch_and_explicit(&t->wstate, ~WEFT_W_CLAIM, memory_order_acq_rel);
+    if (old & WEFT_W_WAKE)
+        weft__ready(t); /* the waker left the queueing to us */
+    else
+        weft__interrupt(t); /* a canceller that found our claim gave up */
+}
+
 /* ---- stealing and the worker loop -------------------------------------- */
 
 static weft_task_t *steal(weft__worker_t *w)
