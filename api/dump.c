@@ -22,8 +22,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define WEFT_DUMP_FRAMES 32
-
 struct dump {
     FILE *f;
     int n;
@@ -44,43 +42,24 @@ static void print_address(FILE *f, void *addr)
     fputc(')', f);
 }
 
-#if defined(__x86_64__) && !defined(WEFT_CORO_UCONTEXT)
-/*
- * Follows the frame-pointer chain (the library and its users are built
- * with -fno-omit-frame-pointer) from the frame the context switch saved
- * (coro_x86_64.S: rbp at sp[6], the return address at sp[7]), staying
- * inside the task's stack.
- */
-__attribute__((no_sanitize("address"))) static void print_stack(FILE *f, weft__fiber_t *fb)
+/* Frames print as "#k 0xADDR (file+0xOFF)", one per line. */
+void weft__print_frames(FILE *f, void *const *pcs, int n)
 {
-    uintptr_t lo = (uintptr_t)fb->lo, hi = lo + fb->size;
-    uintptr_t *sp = fb->ctx.sp;
-    if ((uintptr_t)sp < lo || (uintptr_t)(sp + 8) > hi)
-        return;
-    void *pc = (void *)sp[7];
-    uintptr_t *fp = (uintptr_t *)sp[6];
-    for (int k = 0; k < WEFT_DUMP_FRAMES && pc; k++) {
+    for (int k = 0; k < n; k++) {
         fprintf(f, "      #%d ", k);
-        print_address(f, pc);
+        print_address(f, pcs[k]);
         fputc('\n', f);
-        if ((uintptr_t)fp < (uintptr_t)sp || (uintptr_t)(fp + 2) > hi ||
-            (uintptr_t)fp % sizeof(void *) != 0)
-            break;
-        pc = (void *)fp[1];
-        uintptr_t *next = (uintptr_t *)fp[0];
-        if (next <= fp)
-            break;
-        sp = fp;
-        fp = next;
     }
 }
-#else
+
 static void print_stack(FILE *f, weft__fiber_t *fb)
 {
-    (void)fb;
-    fprintf(f, "      (stacks are unwound with the x86_64 context switch only)\n");
+    void *pcs[WEFT_UNWIND_FRAMES];
+    int n = weft__unwind_saved(fb, pcs, WEFT_UNWIND_FRAMES);
+    if (n == 0)
+        fprintf(f, "      (no frames: stacks unwind with the x86_64 context switch only)\n");
+    weft__print_frames(f, pcs, n);
 }
-#endif
 
 /* What a held (suspended) task waits on; its wait record is stable. */
 static void print_wait(FILE *f, weft_task_t *t)
@@ -114,7 +93,7 @@ static void print_wait(FILE *f, weft_task_t *t)
 }
 
 /* A reference, unless the task is finishing or gone. */
-static bool take_ref(weft_task_t *t)
+bool weft__task_try_ref(weft_task_t *t)
 {
     uint64_t s = atomic_load_explicit(&t->state, memory_order_acquire);
     while (WEFT_TS_REFS(s) != 0 && !(s & WEFT_TS_DONE)) {
@@ -129,7 +108,7 @@ static bool take_ref(weft_task_t *t)
 static void dump_one(weft_task_t *t, void *ctx)
 {
     struct dump *d = ctx;
-    if (!take_ref(t))
+    if (!weft__task_try_ref(t))
         return;
     char name[64];
     weft__task_name_into(t, name, sizeof name);

@@ -27,6 +27,8 @@ const char *weft_strerror(int rc)
         return "the scheduler is stopping";
     case WEFT_ECLOSED:
         return "the channel is closed";
+    case WEFT_EAGAIN:
+        return "it would have to wait";
     }
     const char *text = rc < 0 ? strerrordesc_np(-rc) : NULL;
     return text ? text : "unknown error";

@@ -4,6 +4,8 @@
  */
 #include "sched/internal.h"
 
+#include <stdio.h>
+
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -67,6 +69,9 @@ weft_sched_t *weft_start(const weft_config_t *cfg)
         goto fail_threads;
     atomic_store(&latest_sched, s);
     weft__dump_signal_start(s);
+    if (c.watchdog_ms && weft__watchdog_start(s, c.watchdog_ms) != 0)
+        fprintf(stderr, "weft: the watchdog could not start (another scheduler has it, or "
+                        "no memory); this scheduler runs without one\n");
     return s;
 
 fail_threads:
@@ -149,6 +154,7 @@ int weft_stop(weft_sched_t *s)
     if (atomic_exchange(&s->stopping, 1))
         return WEFT_ESHUTDOWN; /* another thread is stopping it */
     weft__dump_signal_stop(s);
+    weft__watchdog_stop(s);
     /* From here no task starts and no new wait begins; cancel the waits
      * already under way and wait for every task to finish. */
     weft__task_foreach_live(s, cancel_live, NULL);

@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h> /* ssize_t */
 
 #ifdef __cplusplus
 extern "C" {
@@ -51,6 +52,7 @@ extern "C" {
 #define WEFT_EDEADLK (-EDEADLK)     /* a task awaits itself */
 #define WEFT_ESHUTDOWN (-ESHUTDOWN) /* the scheduler is stopping */
 #define WEFT_ECLOSED (-4200)        /* the channel is closed */
+#define WEFT_EAGAIN (-EAGAIN)       /* a try operation would have to wait */
 
 /* A timeout or sleep that never expires. */
 #define WEFT_FOREVER INT64_MAX
@@ -72,6 +74,8 @@ typedef struct weft_config {
     unsigned workers;  /* worker threads; 0 = one per online CPU */
     size_t stack_size; /* default task stack; 0 = 64 KiB */
     unsigned flags;    /* WEFT_STACK_* below */
+    unsigned watchdog_ms; /* report a task that runs this long without
+                           * suspending (name and stack, on stderr); 0 = off */
 } weft_config_t;
 
 /* Stack protection is picked at run time; these flags force a method. */
@@ -339,6 +343,187 @@ WEFT_EXPORT int weft_dump(FILE *f);
  * recently started scheduler still running.  WEFT_EINVAL if there is none.
  */
 WEFT_EXPORT int weft_stats(weft_stats_t *out);
+
+/* ---- channels and task-aware synchronisation -------------------------- */
+
+/*
+ * Every blocking call below suspends the calling task, never its worker
+ * thread.  Called from a thread that is not a worker, send, recv,
+ * event_wait and sem_acquire block that thread until the wait completes
+ * (such a wait cannot be cancelled); the mutex belongs to tasks only
+ * (WEFT_EPERM outside one).  Everything else may be called from any
+ * thread.  Waiters are served in FIFO order: what they wait for is handed
+ * to the oldest one directly.  A blocking call is a suspension point:
+ * WEFT_ECANCELED if the task is cancelled before or while it waits, and
+ * then nothing was sent, received or acquired; a wait that was completed
+ * before the cancel arrived returns 0 and the cancel stays pending for the
+ * next suspension point.  Freeing an object while anyone waits on it, or
+ * using it after, is the caller's bug.  NULL arguments: WEFT_EINVAL.
+ */
+
+typedef struct weft_chan weft_chan_t;
+typedef struct weft_event weft_event_t;
+typedef struct weft_sem weft_sem_t;
+typedef struct weft_mutex weft_mutex_t;
+
+/*
+ * A multi-producer multi-consumer channel of void* items holding up to
+ * capacity items; 0 makes it unbuffered: a send completes only when a
+ * receiver has taken the item.  NULL with WEFT_ENOMEM.
+ */
+WEFT_EXPORT weft_chan_t *weft_chan_new(size_t capacity);
+
+/*
+ * Sends item: to the oldest waiting receiver, else into the buffer, else
+ * waits for room.  WEFT_ECLOSED if the channel is closed, or is closed
+ * while the sender waits (the item was not sent).
+ */
+WEFT_EXPORT int weft_chan_send(weft_chan_t *c, void *item);
+
+/*
+ * Receives the oldest item into *item, waiting for one.  Once the channel
+ * is closed, what is buffered is still received; then WEFT_ECLOSED.
+ */
+WEFT_EXPORT int weft_chan_recv(weft_chan_t *c, void **item);
+
+/* As send and recv, but WEFT_EAGAIN instead of waiting; any thread. */
+WEFT_EXPORT int weft_chan_try_send(weft_chan_t *c, void *item);
+WEFT_EXPORT int weft_chan_try_recv(weft_chan_t *c, void **item);
+
+/*
+ * Closes c and wakes every waiter: waiting senders get WEFT_ECLOSED (their
+ * items were not sent), waiting receivers too (nothing is buffered while
+ * receivers wait).  Any thread.  WEFT_ECLOSED if already closed.
+ */
+WEFT_EXPORT int weft_chan_close(weft_chan_t *c);
+
+/* Items buffered now (0 for NULL); any thread. */
+WEFT_EXPORT size_t weft_chan_len(weft_chan_t *c);
+
+/* Frees c and the buffer slots (not the items). */
+WEFT_EXPORT void weft_chan_free(weft_chan_t *c);
+
+/* asyncio.Event: set wakes every waiter; a set event lets waits through. */
+WEFT_EXPORT weft_event_t *weft_event_new(void);
+WEFT_EXPORT int weft_event_set(weft_event_t *e);
+WEFT_EXPORT int weft_event_clear(weft_event_t *e);
+WEFT_EXPORT int weft_event_is_set(weft_event_t *e); /* 1 or 0 */
+WEFT_EXPORT int weft_event_wait(weft_event_t *e);
+WEFT_EXPORT void weft_event_free(weft_event_t *e);
+
+/*
+ * A counting semaphore of count permits.  try_acquire: WEFT_EAGAIN when
+ * none is free.  release (any thread) gives a permit to the oldest waiter,
+ * else adds it to the count (WEFT_EINVAL past UINT_MAX).
+ */
+WEFT_EXPORT weft_sem_t *weft_sem_new(unsigned count);
+WEFT_EXPORT int weft_sem_acquire(weft_sem_t *s);
+WEFT_EXPORT int weft_sem_try_acquire(weft_sem_t *s);
+WEFT_EXPORT int weft_sem_release(weft_sem_t *s);
+WEFT_EXPORT void weft_sem_free(weft_sem_t *s);
+
+/*
+ * A mutex held by a task (not a thread: the holder may move between
+ * workers).  lock: WEFT_EDEADLK if the caller holds it already.
+ * trylock: WEFT_EAGAIN if another task holds it.  unlock hands it to the
+ * oldest waiter; WEFT_EPERM if the caller does not hold it.  All three need
+ * a task.  A task must unlock what it holds before it finishes.
+ */
+WEFT_EXPORT weft_mutex_t *weft_mutex_new(void);
+WEFT_EXPORT int weft_mutex_lock(weft_mutex_t *m);
+WEFT_EXPORT int weft_mutex_trylock(weft_mutex_t *m);
+WEFT_EXPORT int weft_mutex_unlock(weft_mutex_t *m);
+WEFT_EXPORT void weft_mutex_free(weft_mutex_t *m);
+
+/* ---- blocking calls and parallel loops --------------------------------- */
+
+/*
+ * Runs fn(arg, &r) on libuv's thread pool (a plain thread, not a task: task
+ * functions return WEFT_EPERM there) and suspends only the calling task
+ * until it returns; returns fn's code and stores r in *result (if result
+ * is not NULL).  A cancel while the call is still queued takes it back:
+ * WEFT_ECANCELED, fn never runs and *result is untouched.  Once fn runs it
+ * cannot be stopped: the task waits for it and gets its outcome, and the
+ * cancel stays pending for the next suspension point.  WEFT_EPERM outside a
+ * task, WEFT_EINVAL for a NULL fn.  weft_stop waits for calls that run.
+ */
+WEFT_EXPORT int weft_run_blocking(weft_fn fn, void *arg, void **result);
+
+/* A loop body: handles [lo, hi) and returns 0 or an error. */
+typedef int (*weft_range_fn)(int64_t lo, int64_t hi, void *arg);
+
+/*
+ * Runs body over [begin, end) split in sub-ranges of at most grain
+ * elements (0: about 8 per worker), spread over the workers, and waits for
+ * all of them.  Bodies may run in parallel, in any order, and may spawn and
+ * await.  Returns 0, or the first error a body returned (the other bodies
+ * still run to completion), or WEFT_ECANCELED if the caller was cancelled
+ * (pieces not yet started then never run; cancellation wins over body
+ * errors).  begin == end returns 0 at once; begin > end, grain < 0 or a
+ * NULL body WEFT_EINVAL; outside a task WEFT_EPERM.  arg is borrowed.
+ */
+WEFT_EXPORT int weft_parallel_for(int64_t begin, int64_t end, int64_t grain, weft_range_fn body,
+                                  void *arg);
+
+/* ---- sockets ------------------------------------------------------------
+ * TCP over IPv4 and IPv6.  Every call that may wait suspends the task, not
+ * its thread, and is cancellable (WEFT_ECANCELED; a cancelled connect
+ * leaves no socket, a cancelled accept no connection taken, a cancelled
+ * read no bytes taken).  Errors from the network are libuv's negative
+ * codes (UV_ECONNREFUSED, UV_ECONNRESET, UV_EPIPE, UV_EADDRINUSE, ...,
+ * which are -errno on Linux); SIGPIPE is never raised.  One read (or
+ * accept) and one write may be under way on a socket at a time, from any
+ * tasks; a second one of the same kind returns UV_EBUSY.  A call on a
+ * socket being closed, or waiting when weft_close comes, returns UV_EBADF.
+ * A socket belongs to the scheduler whose task made it.
+ */
+typedef struct weft_sock weft_sock_t;
+
+/*
+ * Listens on host (a name or a numeric address; NULL = every IPv4
+ * interface) and port (0 = a free port, see weft_tcp_port) with the given
+ * backlog (0 = the system's largest).  Names are tried in the order they
+ * resolve.  *out is the caller's, ended by weft_close.  WEFT_EINVAL for a
+ * NULL out, a port outside 0..65535 or a negative backlog; WEFT_EPERM
+ * outside a task; UV_EADDRINUSE, name resolution errors (UV_EAI_*).
+ */
+WEFT_EXPORT int weft_tcp_listen(const char *host, int port, int backlog, weft_sock_t **out);
+
+/* The socket's bound local port, or WEFT_EINVAL for NULL.  Any thread. */
+WEFT_EXPORT int weft_tcp_port(weft_sock_t *s);
+
+/*
+ * Waits for a connection on listener and stores it in *out (the caller's).
+ * WEFT_EINVAL for NULL arguments or a socket that does not listen.
+ */
+WEFT_EXPORT int weft_tcp_accept(weft_sock_t *listener, weft_sock_t **out);
+
+/*
+ * Connects to host (a name, resolved on the I/O thread, or a numeric IPv4
+ * or IPv6 address) and port 1..65535, trying each address in turn; the
+ * last failure is returned (UV_ECONNREFUSED, ...).  *out is the caller's.
+ */
+WEFT_EXPORT int weft_tcp_connect(const char *host, int port, weft_sock_t **out);
+
+/*
+ * Reads at most len bytes: returns how many (at least 1; waits until some
+ * arrive), 0 at the end of the stream (and for len 0), or a negative code.
+ */
+WEFT_EXPORT ssize_t weft_read(weft_sock_t *s, void *buf, size_t len);
+
+/*
+ * Writes all len bytes; 0 once the kernel has them, else the error.  When
+ * it fails or is cancelled part of buf may have been sent.
+ */
+WEFT_EXPORT int weft_write(weft_sock_t *s, const void *buf, size_t len);
+
+/*
+ * Closes s: operations waiting on it end with UV_EBADF, and its fd and
+ * memory go once the last operation under way has left.  s must not be
+ * used once weft_close has returned (a call racing with it gets UV_EBADF).
+ * Any thread; never waits.  UV_EBADF for a second close in a race.
+ */
+WEFT_EXPORT int weft_close(weft_sock_t *s);
 
 #ifdef __cplusplus
 }

@@ -22,7 +22,17 @@ METRICS = {
     "cancel": [("p50_us", "us", "cancel to resumption, median"),
                ("p99_us", "us", "cancel to resumption, 99th percentile"),
                ("max_us", "us", "cancel to resumption, worst")],
+    "echo": [("round_trips_per_s", "1/s", "round trips per second, all connections"),
+             ("p50_us", "us", "round-trip latency, median"),
+             ("p99_us", "us", "round-trip latency, 99th percentile")],
+    "pingpong": [("ns_per_roundtrip", "ns", "per round trip through two unbuffered channels")],
+    "timers": [("late_p50_us", "us", "wake-up after the deadline, median"),
+               ("late_p99_us", "us", "wake-up after the deadline, 99th percentile"),
+               ("late_max_us", "us", "wake-up after the deadline, worst")],
 }
+
+# The metrics where more is better; every other one is lower-is-better.
+HIGHER_IS_BETTER = {"round_trips_per_s"}
 
 # Workloads whose tables show fewer metrics than their bench's.
 METRICS_BY_WORKLOAD = {
@@ -66,30 +76,60 @@ def reference(rows):
 
 
 def targets(summary):
-    """Issue 3's targets, from the summary rows: (what, value, limit, met)."""
+    """The targets of the issues, from the summary rows: (what, value,
+    limit, met).  A ratio "a / b" is of medians; "W" is the most workers
+    weft ran with (the machine's CPUs)."""
     med = {(s["workload"], s["metric"], s["row"]): s["median"] for s in summary}
+
+    def row(workload, metric, prefix, exact=False):
+        vals = sorted(((r, v) for (w, m, r), v in med.items()
+                       if w == workload and m == metric and
+                       (r == prefix if exact else r.startswith(prefix))),
+                      key=lambda rv: -int(rv[0].rsplit("-", 1)[1])
+                      if rv[0].rsplit("-", 1)[-1].isdigit() else 0)
+        return vals[0][1] if vals else None
+
     out = []
-    weft = [v for (w, m, r), v in med.items()
-            if w == "gather" and m == "wall_s" and r.startswith("weft-")]
-    omp = [v for (w, m, r), v in med.items()
-           if w == "gather" and m == "wall_s" and r.startswith("omp-")]
-    if weft and omp:
-        out.append(("gather: weft wall / omp wall", weft[0] / omp[0], 1.0))
+
+    def ratio(what, a, b, limit, at_least=False):
+        if a is not None and b is not None and b > 0:
+            out.append((what, a / b, limit, at_least))
+
+    ratio("fib35: weft / oneTBB wall", row("fib35", "wall_s", "weft-"),
+          row("fib35", "wall_s", "tbb-"), 0.3)
+    ratio("skynet: weft / oneTBB wall", row("skynet", "wall_s", "weft-"),
+          row("skynet", "wall_s", "tbb-"), 1.0)
+    ratio("gather: weft / OpenMP wall", row("gather", "wall_s", "weft-"),
+          row("gather", "wall_s", "omp-"), 1.0)
     for mode in ("gather", "wait"):
         by_n = {int(r.rsplit("n=", 1)[1]): v for (w, m, r), v in med.items()
                 if w == "gatherflat" and m == "per_child_ns" and " %s n=" % mode in r}
         vals = list(by_n.values())
         if len(vals) > 1 and min(vals) > 0:
-            lo, hi = min(by_n), max(by_n)
-            out.append(("gatherflat %s: n=%d / n=%d per child" % (mode, hi, lo),
-                        by_n[hi] / by_n[lo], 1.25))
-            out.append(("gatherflat %s: max / min per child" % mode, max(vals) / min(vals), 1.25))
+            out.append(("gatherflat %s: max / min per child" % mode,
+                        max(vals) / min(vals), 1.25, False))
     for metric, limit in (("p50_us", 50.0), ("p99_us", 500.0)):
-        vals = [v for (w, m, r), v in med.items()
-                if w == "cancel" and m == metric and r.startswith("weft-")]
-        if vals:
-            out.append(("cancel: %s (us)" % metric, vals[0], limit))
-    return [(what, v, limit, v <= limit) for what, v, limit in out]
+        v = row("cancel", metric, "weft-")
+        if v is not None:
+            out.append(("cancel: %s (us)" % metric, v, limit, False))
+    ratio("sleepers100k: weft / Go wall", row("sleepers100k", "wall_s", "weft-"),
+          row("sleepers100k", "wall_s", "go-"), 1.0)
+    v = row("sleepers100k", "kib_per_task", "weft-")
+    if v is not None:
+        out.append(("sleepers100k: KiB per task", v, 5.0, False))
+    ratio("pingpong 1 worker: weft / Go ns", row("pingpong", "ns_per_roundtrip", "weft-1", True),
+          row("pingpong", "ns_per_roundtrip", "go-1", True), 0.5)
+    ratio("pingpong W workers: weft / Go ns", row("pingpong", "ns_per_roundtrip", "weft-"),
+          row("pingpong", "ns_per_roundtrip", "go-"), 1.0)
+    ratio("echo50: weft / Go round trips/s", row("echo50", "round_trips_per_s", "weft-"),
+          row("echo50", "round_trips_per_s", "go-"), 1.0, True)
+    ratio("echo50: weft / libuv round trips/s", row("echo50", "round_trips_per_s", "weft-"),
+          row("echo50", "round_trips_per_s", "libuv", True), 0.8, True)
+    v = row("timers", "late_p99_us", "weft-")
+    if v is not None:
+        out.append(("timers: p99 lateness (us)", v, 1000.0, False))
+    return [(what, v, limit, v >= limit if at_least else v <= limit)
+            for what, v, limit, at_least in out]
 
 
 def main():
@@ -136,7 +176,8 @@ def main():
                     med[key] = (statistics.median(vals), min(vals), max(vals), len(vals))
             if not med:
                 continue
-            print("\n%s: %s (%s, %s; lower is better)" % (workload, metric, unit, what))
+            better = "higher" if metric in HIGHER_IS_BETTER else "lower"
+            print("\n%s: %s (%s, %s; %s is better)" % (workload, metric, unit, what, better))
             print("  %-24s %12s %25s %6s %8s" % ("system", "median", "min - max", "runs",
                                                 "vs weft"))
             for key, recs in rows.items():
@@ -152,14 +193,15 @@ def main():
                     key, fmt(m), "%s - %s" % (fmt(lo), fmt(hi)), n,
                     "%.2fx" % ratio if ratio is not None else "-", mark))
                 summary.append({"summary": True, "workload": workload, "metric": metric,
-                                "unit": unit, "row": key, "median": m, "min": lo, "max": hi,
+                                "unit": unit, "higher_is_better": metric in HIGHER_IS_BETTER,
+                                "row": key, "median": m, "min": lo, "max": hi,
                                 "runs": n, "ratio_to_weft": ratio,
                                 "reference": ref[0] if ref is not None else None})
     met = targets(summary)
     if met:
-        print("\ntargets (issue 3; medians)")
+        print("\ntargets (medians)")
         for what, v, limit, ok in met:
-            print("  %-44s %10s  <= %-6s %s" % (what, fmt(v), fmt(limit),
+            print("  %-44s %10s  %s %-6s %s" % (what, fmt(v), "target", fmt(limit),
                                                  "met" if ok else "MISSED"))
     if failures:
         print("\nFAILED runs: %d" % len(failures))

@@ -16,6 +16,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define WEFT_CACHELINE 64
 #define WEFT_DEFAULT_STACK (64 * 1024)
@@ -190,6 +191,15 @@ struct weft__fiber {
 /* ---- worker ------------------------------------------------------------ */
 typedef void (*weft__post_fn)(weft__worker_t *w, void *arg);
 
+/* What a worker's watchdog signal handler saw (sched/watchdog.c). */
+typedef struct weft__probe {
+    _Atomic uint32_t ready;     /* set by the handler once the rest is written */
+    uint64_t id;                /* the task it was running, or 0 */
+    char name[64];              /* its name, "" for the default */
+    int nframes;
+    void *pcs[32];              /* WEFT_UNWIND_FRAMES */
+} weft__probe_t;
+
 struct weft__worker {
     weft__deque_t deque;
     _Alignas(WEFT_CACHELINE) _Atomic(weft_task_t *) next; /* just woken */
@@ -216,6 +226,7 @@ struct weft__worker {
     struct ck_ec32 ec;          /* parking */
     pthread_t thread;
     void *altstack;             /* signal stack for overflow reports */
+    weft__probe_t probe;        /* the watchdog's question and its answer */
     /* Counters: written by this worker only (relaxed), read by weft_stats. */
     _Atomic uint64_t n_spawn, n_steal, n_steal_try, n_park, n_wake, n_inject,
         n_inline, n_switch, n_started, n_finished;
@@ -269,6 +280,7 @@ struct weft_sched {
     weft__stackpool_t stacks;
     weft__taskmem_t taskmem;
     weft__io_t *io;
+    struct weft__watchdog *watchdog; /* NULL unless cfg.watchdog_ms */
 };
 
 /* ---- worker.c ------------------------------------------------------------ */
@@ -354,8 +366,19 @@ void weft__io_call(weft__io_t *io, weft__io_req_t *req,
 struct uv_loop_s *weft__io_loop(weft__io_t *io); /* for sched/io*.c only */
 uint64_t weft__now_ns(void);
 
+/* ---- watchdog.c ------------------------------------------------------------ */
+int weft__watchdog_start(struct weft_sched *s, unsigned ms);
+void weft__watchdog_stop(struct weft_sched *s);
+
+/* ---- unwind.c -------------------------------------------------------------- */
+#define WEFT_UNWIND_FRAMES 32
+int weft__unwind(void *pc, uintptr_t fp, uintptr_t lo, uintptr_t hi, void **out, int max);
+int weft__unwind_saved(const weft__fiber_t *f, void **out, int max);
+
 /* ---- api/dump.c ---------------------------------------------------------- */
 void weft__dump_signal_start(struct weft_sched *s);
+void weft__print_frames(FILE *f, void *const *pcs, int n);
+bool weft__task_try_ref(weft_task_t *t);
 void weft__dump_signal_stop(struct weft_sched *s);
 
 /* ---- api/runtime.c ------------------------------------------------------- */
