@@ -4,6 +4,7 @@
  */
 #include "api/weft.h"
 
+#include <limits.h>
 #include <string.h>
 
 const char *weft_strerror(int rc)
@@ -30,6 +31,7 @@ const char *weft_strerror(int rc)
     case WEFT_EAGAIN:
         return "it would have to wait";
     }
-    const char *text = rc < 0 ? strerrordesc_np(-rc) : NULL;
+    /* INT_MIN has no positive counterpart to look up. */
+    const char *text = rc < 0 && rc != INT_MIN ? strerrordesc_np(-rc) : NULL;
     return text ? text : "unknown error";
 }

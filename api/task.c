@@ -273,8 +273,10 @@ int weft_task_cancelled(const weft_task_t *t)
 
 const char *weft_task_name(weft_task_t *t)
 {
-    if (!t)
+    if (!t) {
+        weft__set_last_error(WEFT_EINVAL);
         return NULL;
+    }
     char *name = atomic_load_explicit(&t->name, memory_order_acquire);
     if (name)
         return name;
