@@ -33,10 +33,31 @@ void weft__inject_push(struct weft_sched *s, weft_task_t *first, weft_task_t *la
     weft__park_notify(s);
 }
 
+/* Set on the I/O thread while it fires a batch of timers: the wake-ups
+ * are queued at once and the workers notified once, after the batch. */
+static _Thread_local bool notify_deferred, notify_due;
+
 void weft__inject_wake(struct weft_sched *s, weft_task_t *t)
 {
     weft__mpsc_push(&s->inject.woken.q, &t->qnode);
-    weft__park_notify(s);
+    if (notify_deferred)
+        notify_due = true;
+    else
+        weft__park_notify(s);
+}
+
+void weft__inject_defer_notify(void)
+{
+    notify_deferred = true;
+}
+
+void weft__inject_flush_notify(struct weft_sched *s)
+{
+    notify_deferred = false;
+    if (notify_due) {
+        notify_due = false;
+        weft__park_notify(s);
+    }
 }
 
 int weft__inject_empty(struct weft_sched *s)

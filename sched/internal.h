@@ -309,6 +309,8 @@ void weft__unhold(weft_task_t *t);
 void weft__inject_init(weft__inject_t *in);
 void weft__inject_push(struct weft_sched *s, weft_task_t *first, weft_task_t *last);
 void weft__inject_wake(struct weft_sched *s, weft_task_t *t);
+void weft__inject_defer_notify(void);
+void weft__inject_flush_notify(struct weft_sched *s);
 weft_task_t *weft__inject_pop(weft__worker_t *w, bool fresh_first);
 int weft__inject_empty(struct weft_sched *s);
 

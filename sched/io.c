@@ -77,14 +77,23 @@ static weft__timer_t *timer_of(weft__io_req_t *req, size_t offset)
 
 static void arm_timer(weft__io_t *io);
 
+/*
+ * Fires what is due.  The workers are notified once, after the batch: a
+ * timer stays FIRED until its fire function returns, and a task woken by
+ * it waits for IDLE before it leaves its sleep (timer.c), so the futex
+ * wake-up of a parked worker (tens of microseconds on some hosts) must not
+ * happen inside that window, where a woken task would spin on it.
+ */
 static void fire_timers(weft__io_t *io)
 {
     uint64_t now = uv_hrtime();
     weft__timer_t *t;
+    weft__inject_defer_notify();
     while ((t = weft__th_min(&io->heap)) && t->heap_deadline <= now) {
         weft__th_remove(&io->heap, t);
         weft__timer_fire(t);
     }
+    weft__inject_flush_notify(io->sched);
 }
 
 static void on_timer(uv_poll_t *poll, int status, int events)
