@@ -76,6 +76,8 @@ static void on_probe(int signo, siginfo_t *info, void *uc_arg)
 
 static uint64_t progress_of(weft__worker_t *w)
 {
+    /* Relaxed: only whether the counters moved matters; nothing is read
+     * through them. */
     return atomic_load_explicit(&w->n_switch, memory_order_relaxed) +
            atomic_load_explicit(&w->n_inline, memory_order_relaxed) +
            atomic_load_explicit(&w->n_finished, memory_order_relaxed) +
@@ -86,6 +88,8 @@ static uint64_t progress_of(weft__worker_t *w)
 /* Asks worker w what it runs; false if it did not answer in time. */
 static bool probe(weft__worker_t *w)
 {
+    /* Relaxed: pthread_kill orders it before the handler, which runs on
+     * the worker after the signal is sent. */
     atomic_store_explicit(&w->probe.ready, 0, memory_order_relaxed);
     if (pthread_kill(w->thread, WEFT_WATCHDOG_SIGNAL) != 0)
         return false;
@@ -171,6 +175,8 @@ int weft__watchdog_start(struct weft_sched *s, unsigned ms)
         free(wd);
         return WEFT_ENOMEM;
     }
+    /* seq_cst (the default): a claim of the process-wide signal handler;
+     * it publishes nothing else. */
     struct weft__watchdog *none = NULL;
     if (!atomic_compare_exchange_strong(&active, &none, wd)) {
         free(wd->watch);

@@ -578,6 +578,9 @@ bool weft__hold(weft_task_t *t)
 
 void weft__unhold(weft_task_t *t)
 {
+    /* acq_rel, as a canceller dropping its claim (weft__interrupt):
+     * acquire sees a waker's WAKE and what it published; release hands
+     * the task back to whoever queues it. */
     uint32_t old = atomic_fetch_and_explicit(&t->wstate, ~WEFT_W_CLAIM, memory_order_acq_rel);
     if (old & WEFT_W_WAKE)
         weft__ready(t); /* the waker left the queueing to us */
