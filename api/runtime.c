@@ -34,7 +34,7 @@ static unsigned default_workers(void)
 weft_sched_t *weft_start(const weft_config_t *cfg)
 {
     weft_config_t c = cfg ? *cfg : (weft_config_t){0};
-    if (c.workers > WEFT_MAX_WORKERS || (c.flags & ~(WEFT_STACK_MPROTECT | WEFT_STACK_CANARY)) ||
+    if (c.workers > WEFT_MAX_WORKERS || (c.flags & ~(WEFT_STACK_MPROTECT | WEFT_STACK_CANARY | WEFT_MEASURE_SLICES)) ||
         (c.stack_size && (c.stack_size < WEFT_MIN_STACK_CFG || c.stack_size > WEFT_MAX_STACK_CFG)))
         return fail(WEFT_EINVAL);
     weft_sched_t *s = calloc(1, sizeof *s);
@@ -216,6 +216,7 @@ int weft_stats(weft_stats_t *out)
         o->injector_pops = atomic_load_explicit(&v->n_inject, memory_order_relaxed);
         o->inline_awaits = atomic_load_explicit(&v->n_inline, memory_order_relaxed);
         o->switches = atomic_load_explicit(&v->n_switch, memory_order_relaxed);
+        o->longest_slice_ns = atomic_load_explicit(&v->longest_slice_ns, memory_order_relaxed);
     }
     out->tasks_live = weft__tasks_live(s);
     out->stacks_in_use = atomic_load_explicit(&s->stacks.in_use, memory_order_relaxed);

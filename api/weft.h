@@ -73,7 +73,7 @@ typedef int (*weft_fn)(void *arg, void **result);
 typedef struct weft_config {
     unsigned workers;  /* worker threads; 0 = one per online CPU */
     size_t stack_size; /* default task stack; 0 = 64 KiB */
-    unsigned flags;    /* WEFT_STACK_* below */
+    unsigned flags;    /* WEFT_STACK_* and WEFT_MEASURE_SLICES below */
     unsigned watchdog_ms; /* report a task that runs this long without
                            * suspending (name and stack, on stderr); 0 = off */
 } weft_config_t;
@@ -81,6 +81,9 @@ typedef struct weft_config {
 /* Stack protection is picked at run time; these flags force a method. */
 #define WEFT_STACK_MPROTECT 0x1u /* a PROT_NONE guard page per stack */
 #define WEFT_STACK_CANARY 0x2u   /* no guard page: a canary checked at switches */
+/* Time every run slice for weft_stats' longest_slice_ns: one clock read per
+ * switch, so it is off unless asked for (a switch costs ~15 ns without). */
+#define WEFT_MEASURE_SLICES 0x4u
 
 typedef struct weft_spawn_opts {
     const char *name;  /* copied; NULL = "Task-N" */
@@ -97,6 +100,8 @@ typedef struct weft_worker_stats {
     uint64_t injector_pops;  /* tasks taken from the shared injector */
     uint64_t inline_awaits;  /* awaited children run on the awaiter's stack */
     uint64_t switches;       /* context switches into tasks */
+    uint64_t longest_slice_ns; /* longest a task ran here without suspending
+                                  (only with WEFT_MEASURE_SLICES, else 0) */
 } weft_worker_stats_t;
 
 typedef struct weft_stats {

@@ -227,9 +227,10 @@ struct weft__worker {
     pthread_t thread;
     void *altstack;             /* signal stack for overflow reports */
     weft__probe_t probe;        /* the watchdog's question and its answer */
+    uint64_t slice_start_ns;    /* when the running task got the worker (0: none) */
     /* Counters: written by this worker only (relaxed), read by weft_stats. */
     _Atomic uint64_t n_spawn, n_steal, n_steal_try, n_park, n_wake, n_inject,
-        n_inline, n_switch, n_started, n_finished;
+        n_inline, n_switch, n_started, n_finished, longest_slice_ns;
 };
 
 typedef struct weft__park {

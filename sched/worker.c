@@ -175,11 +175,35 @@ static weft_task_t *prepare(weft__worker_t *w, weft_task_t *t)
     return t;
 }
 
+/*
+ * With WEFT_MEASURE_SLICES, each point where the worker passes from one
+ * task to another (or to none) ends the running slice and may start the
+ * next; the longest is kept for weft_stats.
+ */
+static bool measuring_slices(const weft__worker_t *w)
+{
+    return w->sched->flags & WEFT_MEASURE_SLICES;
+}
+
+static void slice_mark(weft__worker_t *w, bool starts)
+{
+    uint64_t now = weft__now_ns();
+    if (w->slice_start_ns) {
+        uint64_t d = now - w->slice_start_ns;
+        /* Relaxed: a figure for reports, written by this worker only. */
+        if (d > atomic_load_explicit(&w->longest_slice_ns, memory_order_relaxed))
+            atomic_store_explicit(&w->longest_slice_ns, d, memory_order_relaxed);
+    }
+    w->slice_start_ns = starts ? now : 0;
+}
+
 /* Switches from the running context to t (prepared) or to the thread. */
 static void switch_to(weft__worker_t *w, weft__ctx_t *from, weft_task_t *t, int exits)
 {
     if (w->fiber)
         weft__stack_check(w->fiber, w->current);
+    if (measuring_slices(w))
+        slice_mark(w, t != NULL);
     weft__ctx_t *to = &w->thread_ctx;
     w->fiber = NULL;
     w->current = t;
@@ -284,6 +308,8 @@ static void fiber_entry(void)
             n->fiber = f;
             w->current = n;
             weft__stat_inc(&w->n_started);
+            if (measuring_slices(w))
+                slice_mark(w, true);
             continue;
         }
         n = prepare(w, n);
@@ -306,11 +332,15 @@ void weft__run_inline(weft__worker_t *w, weft_task_t *t)
     w->current = t;
     weft__stat_inc(&w->n_inline);
     weft__stat_inc(&w->n_started);
+    if (measuring_slices(w))
+        slice_mark(w, true);
     void *result = NULL;
     int rc = t->fn(t->arg, &result);
     weft__stack_check(t->fiber, t); /* name the child, not its awaiter */
     w = weft__self();
     w->current = parent;
+    if (measuring_slices(w))
+        slice_mark(w, true);
     weft__finish(w, t, rc, result);
 }
 

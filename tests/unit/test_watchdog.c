@@ -3,6 +3,7 @@
  * (weft_config_t.watchdog_ms): a task that blocks its worker longer than
  * the threshold is reported once, by name, with a stack; tasks that
  * suspend often are never reported; a scheduler without it reports nothing.
+ * Also weft_stats' longest run slice, the same fact measured on request.
  */
 #define _POSIX_C_SOURCE 200809L /* mkstemp, pread, POSIX calls */
 
@@ -111,11 +112,51 @@ static void test_watchdog_is_off_by_default(void **state)
     assert_no_check_failures();
 }
 
+/* Blocks a worker for 200 ms, then reads the longest slice of any worker. */
+static int slice_main(void *arg, void **result)
+{
+    (void)arg;
+    weft_task_t *b = weft_spawn(block_worker, (void *)(intptr_t)200);
+    weft_task_t *s = weft_spawn(sleep_often, NULL);
+    CHECK(b && s);
+    CHECK_EQ(weft_await(b, NULL), 0);
+    CHECK_EQ(weft_await(s, NULL), 0);
+    weft_task_release(b);
+    weft_task_release(s);
+    weft_stats_t st;
+    CHECK_EQ(weft_stats(&st), 0);
+    uint64_t longest = 0;
+    for (unsigned i = 0; i < st.workers; i++)
+        if (st.worker[i].longest_slice_ns > longest)
+            longest = st.worker[i].longest_slice_ns;
+    *result = (void *)(uintptr_t)longest;
+    return 0;
+}
+
+static uint64_t longest_slice(unsigned flags)
+{
+    weft_config_t cfg = {.workers = 2, .flags = flags};
+    void *longest = NULL;
+    assert_int_equal(weft_run(&cfg, slice_main, NULL, &longest), 0);
+    return (uint64_t)(uintptr_t)longest;
+}
+
+static void test_longest_slice_is_measured_only_when_asked(void **state)
+{
+    (void)state;
+    /* The blocker ran at least its 200 ms in one slice; preemption only
+     * makes the slice longer. */
+    assert_true(longest_slice(WEFT_MEASURE_SLICES) >= 200000000u);
+    assert_int_equal(longest_slice(0), 0);
+    assert_no_check_failures();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_watchdog_reports_a_blocking_task_once_with_its_stack),
         cmocka_unit_test(test_watchdog_is_off_by_default),
+        cmocka_unit_test(test_longest_slice_is_measured_only_when_asked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
