@@ -132,6 +132,22 @@ def targets(summary):
             for what, v, limit, at_least in out]
 
 
+def scaling(summary):
+    """Speed-ups from one worker to k, per system, of the fork-join
+    workloads: (workload, system, k, wall at 1 / wall at k)."""
+    wall = {(s["workload"], s["row"]): s["median"] for s in summary
+            if s["metric"] == "wall_s" and s["workload"] in ("fib30", "fib35", "skynet")}
+    out = []
+    for (workload, row), v in wall.items():
+        system, _, k = row.rpartition("-")
+        if not k.isdigit() or int(k) < 2 or v <= 0:
+            continue
+        one = wall.get((workload, system + "-1"))
+        if one is not None:
+            out.append((workload, system, int(k), one / v))
+    return out
+
+
 def main():
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     append = "--append" in sys.argv
@@ -203,6 +219,11 @@ def main():
         for what, v, limit, ok in met:
             print("  %-44s %10s  %s %-6s %s" % (what, fmt(v), "target", fmt(limit),
                                                  "met" if ok else "MISSED"))
+    speedups = scaling(summary)
+    if speedups:
+        print("\nscaling (median wall at 1 worker / at k workers)")
+        for workload, system, k, x in speedups:
+            print("  %-10s %-8s 1 -> %-3d %6.2fx" % (workload, system, k, x))
     if failures:
         print("\nFAILED runs: %d" % len(failures))
         for rec in failures:
