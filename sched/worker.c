@@ -26,6 +26,7 @@
 #include <string.h>
 
 #define WEFT_INJECT_EVERY 61 /* decisions between forced injector checks */
+#define WEFT_OLDEST_EVERY (WEFT_INJECT_EVERY * 64) /* ... and own-deque FIFO takes */
 #define WEFT_NEXT_CAP 16     /* runs in a row from the next slot */
 #define WEFT_STEAL_ROUNDS 4
 
@@ -125,9 +126,16 @@ static weft_task_t *take_yielded(weft__worker_t *w)
 static weft_task_t *next_local(weft__worker_t *w)
 {
     weft_task_t *t;
-    if (WEFT_UNLIKELY(++w->tick % WEFT_INJECT_EVERY == 0) &&
-        ((t = weft__inject_pop(w, true)) || (t = take_yielded(w))))
-        return t;
+    if (WEFT_UNLIKELY(++w->tick % WEFT_INJECT_EVERY == 0)) {
+        if ((t = weft__inject_pop(w, true)) || (t = take_yielded(w)))
+            return t;
+        /* The oldest end of our own deque, which LIFO pops never reach
+         * while tasks keep waking each other into the next slot and the
+         * thieves are busy.  Rarely: in fork-join code it is the biggest
+         * subtree, best left for a thief or for its awaiter to run inline. */
+        if (w->tick % WEFT_OLDEST_EVERY == 0 && (t = weft__deque_steal(&w->deque)))
+            return t;
+    }
     if (w->next_streak < WEFT_NEXT_CAP && (t = take_next(w))) {
         w->next_streak++;
         return t;

@@ -1,7 +1,8 @@
 /*
  * test_steal.c - unit test of work stealing: with two workers, tasks spawned
  * on one worker's deque are taken and run by the other, and weft_stats
- * counts the steals.
+ * counts the steals; and the oldest task of a deque runs even while newer
+ * tasks keep waking each other and no thief comes.
  */
 #define _POSIX_C_SOURCE 200809L /* POSIX calls under -std=c11 */
 
@@ -98,10 +99,99 @@ static void test_steal(void **state)
     assert_true((uintptr_t)steals > 0);
 }
 
+/* ---- the oldest task of a deque is not starved ----------------------------- */
+
+#define PAIRS 4
+#define BOUND 1000000 /* round trips per pair before giving up */
+
+static atomic_int oldest_ran;
+
+static int oldest(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    atomic_store(&oldest_ran, 1);
+    return 0;
+}
+
+/* Bounces a token with its ponger until the oldest task has run. */
+static int pinger(void *arg, void **result)
+{
+    weft_chan_t **ch = arg;
+    long n = 0;
+    void *item;
+    while (!atomic_load(&oldest_ran) && n < BOUND) {
+        if (weft_chan_send(ch[0], &n) != 0 || weft_chan_recv(ch[1], &item) != 0)
+            break;
+        n++;
+    }
+    CHECK_EQ(weft_chan_close(ch[0]), 0);
+    *result = (void *)(intptr_t)n;
+    return 0;
+}
+
+static int ponger(void *arg, void **result)
+{
+    (void)result;
+    weft_chan_t **ch = arg;
+    void *item;
+    while (weft_chan_recv(ch[0], &item) == 0)
+        if (weft_chan_send(ch[1], item) != 0)
+            break;
+    return 0;
+}
+
+/* One worker: the oldest task sits at the far end of the deque while the
+ * pairs wake each other into the next slot, each wake-up pushing the task
+ * it displaces onto the near end, where the worker pops it straight back. */
+static int starve_main(void *arg, void **result)
+{
+    (void)arg;
+    weft_task_t *first = weft_spawn(oldest, NULL);
+    weft_chan_t *ch[PAIRS][2];
+    weft_task_t *p[PAIRS], *q[PAIRS];
+    for (int i = 0; i < PAIRS; i++) {
+        ch[i][0] = weft_chan_new(0);
+        ch[i][1] = weft_chan_new(0);
+        p[i] = weft_spawn(pinger, ch[i]);
+        q[i] = weft_spawn(ponger, ch[i]);
+        CHECK(ch[i][0] && ch[i][1] && p[i] && q[i]);
+    }
+    long most = 0;
+    for (int i = 0; i < PAIRS; i++) {
+        void *n = NULL;
+        CHECK_EQ(weft_await(p[i], &n), 0);
+        CHECK_EQ(weft_chan_close(ch[i][1]), 0);
+        CHECK_EQ(weft_await(q[i], NULL), 0);
+        if ((long)(intptr_t)n > most)
+            most = (long)(intptr_t)n;
+        weft_task_release(p[i]);
+        weft_task_release(q[i]);
+        weft_chan_free(ch[i][0]);
+        weft_chan_free(ch[i][1]);
+    }
+    CHECK_EQ(weft_await(first, NULL), 0);
+    weft_task_release(first);
+    printf("the oldest task ran after at most %ld round trips of a pair\n", most);
+    *result = (void *)(intptr_t)most;
+    return 0;
+}
+
+static void test_oldest_task_runs_while_newer_ones_keep_waking_each_other(void **state)
+{
+    (void)state;
+    weft_config_t cfg = {.workers = 1};
+    void *most = NULL;
+    assert_int_equal(weft_run(&cfg, starve_main, NULL, &most), 0);
+    assert_no_check_failures();
+    assert_true((intptr_t)most < BOUND);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_steal),
+        cmocka_unit_test(test_oldest_task_runs_while_newer_ones_keep_waking_each_other),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
