@@ -11,6 +11,7 @@
  * owner, leaving the wait, CASes WAITING to IDLE or waits out a WAKING: so
  * a wake-up only ever lands in the wait it was meant for.
  */
+#include "sched/fault.h"
 #include "sched/internal.h"
 
 #include <ck_pr.h>
@@ -47,6 +48,7 @@ static void on_finished(weft__waiter_t *n)
 weft_as_completed_t *weft_as_completed_new(weft_task_t *const *tasks, size_t n,
                                            int64_t timeout_ms)
 {
+    WEFT_CHECK_TASKS(tasks, n);
     weft__worker_t *w = weft__self();
     int rc = 0;
     weft_as_completed_t *it = NULL;
@@ -57,9 +59,10 @@ weft_as_completed_t *weft_as_completed_new(weft_task_t *const *tasks, size_t n,
     for (size_t i = 0; rc == 0 && i < n; i++)
         if (!tasks[i])
             rc = WEFT_EINVAL;
-    if (rc == 0 && !(it = calloc(1, sizeof *it)))
+    if (rc == 0 && (weft__fault_inject("as_completed") || !(it = calloc(1, sizeof *it))))
         rc = WEFT_ENOMEM;
-    if (rc == 0 && !(it->nodes = calloc(n, sizeof *it->nodes))) {
+    if (rc == 0 && (weft__fault_inject("as_completed nodes") ||
+                    !(it->nodes = calloc(n, sizeof *it->nodes)))) {
         free(it);
         rc = WEFT_ENOMEM;
     }
@@ -145,7 +148,8 @@ int weft_as_completed_next(weft_as_completed_t *it, weft_task_t **t)
             return WEFT_ETIMEDOUT;
         int rc = wait_for_one(w, it);
         w = weft__self();
-        if (rc == WEFT_ETIMEDOUT && weft__mpsc_empty(&it->done))
+        /* WEFT_ENOMEM: the I/O thread had no room for the deadline. */
+        if ((rc == WEFT_ETIMEDOUT || rc == WEFT_ENOMEM) && weft__mpsc_empty(&it->done))
             return rc;
     }
 }

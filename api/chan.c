@@ -20,6 +20,7 @@
  * A thread that is not a worker may send and receive too: it blocks on a
  * futex in its wait record instead of suspending.
  */
+#include "sched/fault.h"
 #include "sched/waitq.h"
 
 #include <stdlib.h>
@@ -51,7 +52,8 @@ weft_chan_t *weft_chan_new(size_t capacity)
         weft__set_last_error(WEFT_EINVAL);
         return NULL;
     }
-    weft_chan_t *c = malloc(sizeof *c + capacity * sizeof(void *));
+    weft_chan_t *c =
+        weft__fault_inject("channel") ? NULL : malloc(sizeof *c + capacity * sizeof(void *));
     if (!c) {
         weft__set_last_error(WEFT_ENOMEM);
         return NULL;

@@ -4,6 +4,7 @@
  * (sched/multi.c) with its own condition and its own answer to a cancel,
  * after asyncio's gather, wait, wait_for and shield.
  */
+#include "sched/fault.h"
 #include "sched/multi.h"
 
 #include <stdlib.h>
@@ -36,6 +37,7 @@ static void outcome_of(weft_task_t *t, weft_outcome_t *o)
 int weft_gather(weft_task_t *const *tasks, size_t n, weft_outcome_t *outcomes, unsigned flags)
 {
     weft__worker_t *w;
+    WEFT_CHECK_TASKS(tasks, n);
     int rc = check_call(&w, tasks, n);
     if (rc != 0)
         return rc;
@@ -63,6 +65,7 @@ int weft_gather(weft_task_t *const *tasks, size_t n, weft_outcome_t *outcomes, u
 int weft_wait(weft_task_t **tasks, size_t n, int64_t timeout_ms, int when)
 {
     weft__worker_t *w;
+    WEFT_CHECK_TASKS(tasks, n);
     int rc = check_call(&w, tasks, n);
     if (rc != 0)
         return rc;
@@ -73,16 +76,23 @@ int weft_wait(weft_task_t **tasks, size_t n, int64_t timeout_ms, int when)
     };
     if (n == 0 || when < WEFT_ALL_COMPLETED || when > WEFT_FIRST_EXCEPTION)
         return WEFT_EINVAL;
+    /* Room to sort the answer, taken first: memory that runs out after the
+     * wait would lose what the wait saw. */
+    weft_task_t *small[16];
+    weft_task_t **pending = n <= 16                           ? small
+                            : weft__fault_inject("wait order") ? NULL
+                                                               : malloc(n * sizeof *pending);
+    if (!pending)
+        return WEFT_ENOMEM;
     weft__multi_t m = {.tasks = tasks, .n = n, .on_cancel = WEFT_ON_CANCEL_RETURN};
     atomic_init(&m.until, until[when]);
     rc = weft__multi_wait(w, &m, timeout_ms);
-    if (rc != 0 && rc != WEFT_ETIMEDOUT)
+    if (rc != 0 && rc != WEFT_ETIMEDOUT) {
+        if (pending != small)
+            free(pending);
         return rc; /* cancelled, or out of memory */
+    }
     /* Done ones to the front, each part in input order. */
-    weft_task_t *small[16];
-    weft_task_t **pending = n <= 16 ? small : malloc(n * sizeof *pending);
-    if (!pending)
-        return WEFT_ENOMEM;
     size_t done = 0, waiting = 0;
     for (size_t i = 0; i < n; i++) {
         if (weft__task_is_done(tasks[i]))
@@ -108,6 +118,7 @@ static int wait_one(weft__worker_t *w, weft_task_t **t, int64_t timeout_ms,
 int weft_wait_for(weft_task_t *t, int64_t timeout_ms, void **result)
 {
     weft__worker_t *w;
+    WEFT_CHECK_TASK(t);
     int rc = check_call(&w, &t, 1);
     if (rc != 0)
         return rc;
@@ -135,6 +146,7 @@ int weft_wait_for(weft_task_t *t, int64_t timeout_ms, void **result)
 int weft_shield(weft_task_t *t, void **result)
 {
     weft__worker_t *w;
+    WEFT_CHECK_TASK(t);
     int rc = check_call(&w, &t, 1);
     if (rc != 0)
         return rc;

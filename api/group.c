@@ -11,6 +11,7 @@
  * by whoever lets go last.  Its lock guards
  * the child and error arrays; it is never held across a suspension.
  */
+#include "sched/fault.h"
 #include "sched/multi.h"
 
 #include <ck_pr.h>
@@ -23,8 +24,10 @@ struct weft_group {
     int cancelling_before;     /* the owner's cancel requests at creation */
     weft_task_t **children;    /* handles the group owns */
     size_t nchildren, cap;
-    int *errors;               /* failures other than cancellations */
-    size_t nerrors, errcap;
+    int *errors;               /* failures other than cancellations; room
+                                * for cap, so a finishing child never
+                                * allocates */
+    size_t nerrors;
     bool aborting;             /* a child failed: no more spawns */
     bool joined;
     bool cancelled_owner;      /* the abort cancelled the owner once */
@@ -71,20 +74,31 @@ static void on_child_done(weft__waiter_t *n)
     free(cw);
     if (rc != 0 && rc != WEFT_ECANCELED) {
         pthread_mutex_lock(&g->lock);
-        if (g->nerrors == g->errcap) {
-            size_t cap = g->errcap ? 2 * g->errcap : 4;
-            int *e = realloc(g->errors, cap * sizeof *e);
-            if (e) {
-                g->errors = e;
-                g->errcap = cap;
-            }
-        }
-        if (g->nerrors < g->errcap)
-            g->errors[g->nerrors++] = rc;
+        g->errors[g->nerrors++] = rc; /* one per child at most: room for it */
         abort_locked(g, true);
         pthread_mutex_unlock(&g->lock);
     }
     group_unref(g);
+}
+
+/* Room for one more child and for its failure: the failure is recorded
+ * when the child finishes, where nobody could be told that memory ran out.
+ * Locked.  A children array that grew while errors could not keeps cap as
+ * it was: both hold at least cap. */
+static int grow_locked(weft_group_t *g)
+{
+    size_t cap = g->cap ? 2 * g->cap : 8;
+    weft_task_t **a =
+        weft__fault_inject("group children") ? NULL : realloc(g->children, cap * sizeof *a);
+    if (!a)
+        return WEFT_ENOMEM;
+    g->children = a;
+    int *e = weft__fault_inject("group errors") ? NULL : realloc(g->errors, cap * sizeof *e);
+    if (!e)
+        return WEFT_ENOMEM;
+    g->errors = e;
+    g->cap = cap;
+    return 0;
 }
 
 static weft_task_t *current_task(void)
@@ -100,7 +114,7 @@ weft_group_t *weft_group_new(void)
         weft__set_last_error(WEFT_EPERM);
         return NULL;
     }
-    weft_group_t *g = calloc(1, sizeof *g);
+    weft_group_t *g = weft__fault_inject("group") ? NULL : calloc(1, sizeof *g);
     if (!g) {
         weft__set_last_error(WEFT_ENOMEM);
         return NULL;
@@ -118,7 +132,7 @@ weft_task_t *weft_group_spawn(weft_group_t *g, weft_fn fn, void *arg)
         weft__set_last_error(WEFT_EINVAL);
         return NULL;
     }
-    struct watch *cw = calloc(1, sizeof *cw);
+    struct watch *cw = weft__fault_inject("group child") ? NULL : calloc(1, sizeof *cw);
     if (!cw) {
         weft__set_last_error(WEFT_ENOMEM);
         return NULL;
@@ -131,14 +145,7 @@ weft_task_t *weft_group_spawn(weft_group_t *g, weft_fn fn, void *arg)
     if (g->aborting || g->joined) {
         rc = WEFT_ESHUTDOWN;
     } else if (g->nchildren == g->cap) {
-        size_t cap = g->cap ? 2 * g->cap : 8;
-        weft_task_t **a = realloc(g->children, cap * sizeof *a);
-        if (a) {
-            g->children = a;
-            g->cap = cap;
-        } else {
-            rc = WEFT_ENOMEM;
-        }
+        rc = grow_locked(g);
     }
     if (rc == 0) {
         atomic_fetch_add_explicit(&g->refs, 1, memory_order_relaxed);
@@ -164,28 +171,50 @@ weft_task_t *weft_group_spawn(weft_group_t *g, weft_fn fn, void *arg)
     return t;
 }
 
-/* Waits until every child spawned so far has finished; returns whether the
- * owner was cancelled meanwhile (the children were then cancelled too). */
+/*
+ * Waits until every child spawned so far has finished; returns whether the
+ * owner was cancelled meanwhile (the children were then cancelled too).
+ * The children are waited for from a snapshot (children may spawn more,
+ * which moves the array); once memory for it or for the multi-wait's
+ * registrations runs out, WEFT_JOIN_STEP at a time from the stack, which
+ * the multi-wait takes without allocating: out of memory makes a join
+ * slower, never fail.
+ */
+#define WEFT_JOIN_STEP 8
+
 static int wait_children(weft__worker_t *w, weft_group_t *g, bool *cancelled)
 {
+    bool stepwise = false;
     for (size_t waited = 0;;) {
+        weft_task_t *step[WEFT_JOIN_STEP];
         pthread_mutex_lock(&g->lock);
-        size_t n = g->nchildren;
-        weft_task_t **snapshot = n > waited ? malloc((n - waited) * sizeof *snapshot) : NULL;
-        for (size_t i = waited; snapshot && i < n; i++)
-            snapshot[i - waited] = g->children[i];
-        if (n == waited)
+        size_t n = g->nchildren - waited;
+        weft_task_t **snapshot = step;
+        if (n > WEFT_JOIN_STEP) {
+            snapshot = stepwise || weft__fault_inject("group join")
+                           ? NULL
+                           : malloc(n * sizeof *snapshot);
+            if (!snapshot) {
+                snapshot = step;
+                n = WEFT_JOIN_STEP;
+            }
+        }
+        for (size_t i = 0; i < n; i++)
+            snapshot[i] = g->children[waited + i];
+        if (n == 0)
             g->joined = true; /* nothing new: from now on spawning fails */
         pthread_mutex_unlock(&g->lock);
-        if (n == waited)
+        if (n == 0)
             return 0;
-        if (!snapshot)
-            return WEFT_ENOMEM;
-        weft__multi_t m = {.tasks = snapshot, .n = n - waited,
-                           .on_cancel = WEFT_ON_CANCEL_FORWARD};
+        weft__multi_t m = {.tasks = snapshot, .n = n, .on_cancel = WEFT_ON_CANCEL_FORWARD};
         atomic_init(&m.until, WEFT_UNTIL_ALL);
         int rc = weft__multi_wait(w, &m, WEFT_FOREVER);
-        free(snapshot);
+        if (snapshot != step)
+            free(snapshot);
+        if (rc == WEFT_ENOMEM && !stepwise) { /* it returns before it waits */
+            stepwise = true;
+            continue;
+        }
         if (rc != 0)
             return rc;
         if (m.cancelled) {
@@ -194,7 +223,7 @@ static int wait_children(weft__worker_t *w, weft_group_t *g, bool *cancelled)
             abort_locked(g, false);
             pthread_mutex_unlock(&g->lock);
         }
-        waited = n;
+        waited += n;
         w = weft__self();
     }
 }

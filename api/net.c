@@ -11,6 +11,7 @@
  * a close never pulls the fd from under a task inside a system call: the
  * close wakes the waiters with UV_EBADF, and whoever leaves last ends it.
  */
+#include "sched/fault.h"
 #include "sched/io_net.h"
 
 #include <limits.h>
@@ -87,11 +88,13 @@ int weft_tcp_accept(weft_sock_t *listener, weft_sock_t **out)
     int rc = op_enter(listener, WEFT_SOCK_READING);
     if (rc != 0)
         return rc;
-    while ((rc = weft__net_accept_one(listener, out)) == WEFT__UV_EAGAIN) {
+    weft_sock_t *spare = NULL;
+    while ((rc = weft__net_accept_one(listener, &spare, out)) == WEFT__UV_EAGAIN) {
         rc = weft__net_wait(self, listener, WEFT_SW_ACCEPT);
         if (rc != 0)
             break;
     }
+    free(spare);
     op_exit(listener, WEFT_SOCK_READING);
     return rc;
 }
@@ -129,7 +132,8 @@ static ssize_t read_some(weft_task_t *self, weft_sock_t *s, char *buf, size_t le
         return (ssize_t)n;
     }
     bool direct = len >= WEFT_SOCK_RBUF;
-    if (!direct && !s->rbuf && !(s->rbuf = malloc(WEFT_SOCK_RBUF)))
+    if (!direct && !s->rbuf &&
+        (weft__fault_inject("socket read buffer") || !(s->rbuf = malloc(WEFT_SOCK_RBUF))))
         return WEFT_ENOMEM;
     for (;;) {
         ssize_t n = direct ? weft__net_recv(s, buf, len) : weft__net_recv(s, s->rbuf, WEFT_SOCK_RBUF);
@@ -148,9 +152,10 @@ static ssize_t read_some(weft_task_t *self, weft_sock_t *s, char *buf, size_t le
     }
 }
 
+/* A length past SSIZE_MAX is no buffer's: a negative size, converted. */
 ssize_t weft_read(weft_sock_t *s, void *buf, size_t len)
 {
-    if (!s || (!buf && len) || s->listener)
+    if (!s || (!buf && len) || len > SSIZE_MAX || s->listener)
         return WEFT_EINVAL;
     weft__worker_t *w;
     weft_task_t *self = weft__running(&w);
@@ -159,14 +164,14 @@ ssize_t weft_read(weft_sock_t *s, void *buf, size_t len)
     int rc = op_enter(s, WEFT_SOCK_READING);
     if (rc != 0)
         return rc;
-    ssize_t n = len ? read_some(self, s, buf, len > SSIZE_MAX ? SSIZE_MAX : len) : 0;
+    ssize_t n = len ? read_some(self, s, buf, len) : 0;
     op_exit(s, WEFT_SOCK_READING);
     return n;
 }
 
 int weft_write(weft_sock_t *s, const void *buf, size_t len)
 {
-    if (!s || (!buf && len) || s->listener)
+    if (!s || (!buf && len) || len > SSIZE_MAX || s->listener)
         return WEFT_EINVAL;
     weft__worker_t *w;
     weft_task_t *self = weft__running(&w);

@@ -80,8 +80,12 @@ static void pf_run(pf_loop_t *l, int64_t lo, int64_t hi)
     }
     if (pf_cancelled(l))
         weft_cancel(t);
-    weft_await(t, NULL);
+    /* A piece itself ends only with 0 or WEFT_ECANCELED: WEFT_ENOMEM means
+     * it never started (no stack for it), so its half is still to do. */
+    int rc = weft_await(t, NULL);
     weft_task_release(t);
+    if (rc == WEFT_ENOMEM)
+        pf_run(l, mid, hi);
 }
 
 static int pf_piece_main(void *arg, void **result)
@@ -121,7 +125,7 @@ int weft_parallel_for(int64_t begin, int64_t end, int64_t grain, weft_range_fn b
         return weft_last_error();
     int rc = weft_await(t, NULL);
     weft_task_release(t);
-    if (rc == WEFT_ECANCELED)
-        return WEFT_ECANCELED;
+    if (rc == WEFT_ECANCELED || rc == WEFT_ENOMEM)
+        return rc; /* WEFT_ENOMEM: the root never started, no body ran */
     return atomic_load_explicit(&l.err, memory_order_relaxed);
 }

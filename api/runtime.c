@@ -2,7 +2,9 @@
  * runtime.c - a scheduler's life: weft_start, weft_submit, weft_block_on,
  * weft_stop, weft_run, and weft_stats.
  */
+#include "sched/fault.h"
 #include "sched/internal.h"
+#include "sched/io_blocking.h"
 
 #include <stdio.h>
 
@@ -37,7 +39,7 @@ weft_sched_t *weft_start(const weft_config_t *cfg)
     if (c.workers > WEFT_MAX_WORKERS || (c.flags & ~(WEFT_STACK_MPROTECT | WEFT_STACK_CANARY | WEFT_MEASURE_SLICES)) ||
         (c.stack_size && (c.stack_size < WEFT_MIN_STACK_CFG || c.stack_size > WEFT_MAX_STACK_CFG)))
         return fail(WEFT_EINVAL);
-    weft_sched_t *s = calloc(1, sizeof *s);
+    weft_sched_t *s = weft__fault_inject("scheduler") ? NULL : calloc(1, sizeof *s);
     if (!s)
         return fail(WEFT_ENOMEM);
     s->nworkers = c.workers ? c.workers : default_workers();
@@ -46,7 +48,7 @@ weft_sched_t *weft_start(const weft_config_t *cfg)
     s->stack_size = (stack + (size_t)page - 1) / (size_t)page * (size_t)page;
     s->flags = c.flags;
     size_t bytes = s->nworkers * sizeof(weft__worker_t);
-    s->workers = aligned_alloc(WEFT_CACHELINE, bytes);
+    s->workers = weft__fault_inject("workers") ? NULL : aligned_alloc(WEFT_CACHELINE, bytes);
     if (!s->workers)
         goto fail_workers;
     memset(s->workers, 0, bytes);
@@ -107,6 +109,7 @@ weft_task_t *weft_submit(weft_sched_t *s, weft_fn fn, void *arg)
 
 int weft_block_on(weft_task_t *t, void **result)
 {
+    WEFT_CHECK_TASK(t);
     if (!t)
         return WEFT_EINVAL;
     if (weft__self()) /* blocking a worker thread could deadlock the scheduler */
@@ -127,7 +130,7 @@ int weft_block_on(weft_task_t *t, void **result)
 static void cancel_live(weft_task_t *t, void *ctx)
 {
     (void)ctx;
-    weft_cancel(t);
+    weft__cancel(t);
 }
 
 static void count_live(weft_task_t *t, void *ctx)
@@ -151,6 +154,9 @@ int weft_stop(weft_sched_t *s)
         return WEFT_EINVAL;
     if (weft__self())
         return WEFT_EPERM;
+    /* It would wait for the very call it runs in. */
+    if (weft__blocking_caller_sched() == s)
+        return WEFT_EDEADLK;
     if (atomic_exchange(&s->stopping, 1))
         return WEFT_ESHUTDOWN; /* another thread is stopping it */
     weft__dump_signal_stop(s);
@@ -221,5 +227,10 @@ int weft_stats(weft_stats_t *out)
     out->tasks_live = weft__tasks_live(s);
     out->stacks_in_use = atomic_load_explicit(&s->stacks.in_use, memory_order_relaxed);
     out->stacks_mapped = atomic_load_explicit(&s->stacks.mapped, memory_order_relaxed);
+    /* Relaxed: counters read for a report; they order nothing. */
+    out->timers_armed = atomic_load_explicit(&s->timers_armed, memory_order_relaxed);
+    out->sockets_open = atomic_load_explicit(&s->sockets_open, memory_order_relaxed);
+    out->blocking_in_flight = atomic_load_explicit(&s->blocking_in_flight, memory_order_relaxed);
+    out->lookups_in_flight = atomic_load_explicit(&s->lookups_in_flight, memory_order_relaxed);
     return 0;
 }

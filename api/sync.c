@@ -13,6 +13,7 @@
  * point).  Events and semaphores may also be waited on by a thread that
  * is not a worker (it blocks); the mutex belongs to tasks only.
  */
+#include "sched/fault.h"
 #include "sched/waitq.h"
 
 #include <limits.h>
@@ -33,7 +34,7 @@ static const weft__wait_ops_t event_ops = {
 
 weft_event_t *weft_event_new(void)
 {
-    weft_event_t *e = malloc(sizeof *e);
+    weft_event_t *e = weft__fault_inject("event") ? NULL : malloc(sizeof *e);
     if (!e) {
         weft__set_last_error(WEFT_ENOMEM);
         return NULL;
@@ -111,7 +112,7 @@ static const weft__wait_ops_t sem_ops = {
 
 weft_sem_t *weft_sem_new(unsigned count)
 {
-    weft_sem_t *s = malloc(sizeof *s);
+    weft_sem_t *s = weft__fault_inject("semaphore") ? NULL : malloc(sizeof *s);
     if (!s) {
         weft__set_last_error(WEFT_ENOMEM);
         return NULL;
@@ -191,7 +192,7 @@ static const weft__wait_ops_t mutex_ops = {
 
 weft_mutex_t *weft_mutex_new(void)
 {
-    weft_mutex_t *m = malloc(sizeof *m);
+    weft_mutex_t *m = weft__fault_inject("mutex") ? NULL : malloc(sizeof *m);
     if (!m) {
         weft__set_last_error(WEFT_ENOMEM);
         return NULL;

@@ -10,6 +10,7 @@
  * that never started never runs; one that returns 0 with the request still
  * pending ends cancelled.
  */
+#include "sched/fault.h"
 #include "sched/internal.h"
 #include "sched/timerheap.h"
 
@@ -67,7 +68,8 @@ weft_task_t *weft__task_new(struct weft_sched *s, weft__worker_t *w, weft_fn fn,
     char *name = NULL;
     if (opts && opts->stack_size > WEFT_MAX_STACK)
         return fail(WEFT_EINVAL);
-    if (opts && opts->name && !(name = strdup(opts->name)))
+    if (opts && opts->name &&
+        (weft__fault_inject("spawn name") || !(name = strdup(opts->name))))
         return fail(WEFT_ENOMEM);
     weft_task_t *t = weft__task_alloc(s, w);
     if (!t) {
@@ -147,8 +149,10 @@ void weft__task_unref(weft_task_t *t)
 
 void weft_task_release(weft_task_t *t)
 {
-    if (t)
+    if (t) {
+        WEFT_CHECK_RELEASE(t);
         weft__task_unref(t);
+    }
 }
 
 static void begin_wait(weft_task_t *self, enum weft__wait_kind kind)
@@ -206,6 +210,7 @@ int weft_await(weft_task_t *t, void **result)
 {
     weft__worker_t *w;
     weft_task_t *self = weft__running(&w);
+    WEFT_CHECK_TASK(t);
     if (!t)
         return WEFT_EINVAL;
     if (!self)
@@ -221,7 +226,7 @@ int weft_await(weft_task_t *t, void **result)
 
 /* ---- cancellation ------------------------------------------------------- */
 
-int weft_cancel(weft_task_t *t)
+static inline int request_cancel(weft_task_t *t)
 {
     if (!t)
         return WEFT_EINVAL;
@@ -232,6 +237,19 @@ int weft_cancel(weft_task_t *t)
     atomic_store_explicit(&t->cancel_pending, 1, memory_order_seq_cst);
     weft__interrupt(t);
     return 1;
+}
+
+int weft_cancel(weft_task_t *t)
+{
+    WEFT_CHECK_TASK(t);
+    return request_cancel(t);
+}
+
+/* For weft_stop's walker, which holds no reference: the task may die under
+ * it, and cancelling task memory is harmless (sched/taskmem.c). */
+int weft__cancel(weft_task_t *t)
+{
+    return request_cancel(t);
 }
 
 int weft_cancelling(void)
@@ -261,11 +279,13 @@ int weft_uncancel(void)
 
 int weft_task_done(const weft_task_t *t)
 {
+    WEFT_CHECK_TASK(t);
     return t && weft__task_is_done(t);
 }
 
 int weft_task_cancelled(const weft_task_t *t)
 {
+    WEFT_CHECK_TASK(t);
     return t && weft__task_is_done(t) && t->rc == WEFT_ECANCELED;
 }
 
@@ -273,6 +293,7 @@ int weft_task_cancelled(const weft_task_t *t)
 
 const char *weft_task_name(weft_task_t *t)
 {
+    WEFT_CHECK_TASK(t);
     if (!t) {
         weft__set_last_error(WEFT_EINVAL);
         return NULL;
@@ -282,9 +303,11 @@ const char *weft_task_name(weft_task_t *t)
         return name;
     char buf[32];
     snprintf(buf, sizeof buf, "Task-%" PRIu64, t->id);
-    char *made = strdup(buf);
-    if (!made)
-        return "Task-?";
+    char *made = weft__fault_inject("default name") ? NULL : strdup(buf);
+    if (!made) {
+        weft__set_last_error(WEFT_ENOMEM);
+        return NULL;
+    }
     /* Whoever names it first wins; acq_rel publishes the string. */
     if (!atomic_compare_exchange_strong_explicit(&t->name, &name, made, memory_order_acq_rel,
                                                  memory_order_acquire)) {
@@ -296,9 +319,10 @@ const char *weft_task_name(weft_task_t *t)
 
 int weft_task_set_name(weft_task_t *t, const char *name)
 {
+    WEFT_CHECK_TASK(t);
     if (!t || !name)
         return WEFT_EINVAL;
-    char *copy = strdup(name);
+    char *copy = weft__fault_inject("task rename") ? NULL : strdup(name);
     if (!copy)
         return WEFT_ENOMEM;
     free(atomic_exchange_explicit(&t->name, copy, memory_order_acq_rel));

@@ -4,6 +4,7 @@
  * that came from elsewhere by the task's cancel-request count, as
  * CPython's timeouts.py does.
  */
+#include "sched/fault.h"
 #include "sched/internal.h"
 
 #include <stdlib.h>
@@ -13,13 +14,21 @@ struct weft_timeout {
     weft_task_t *task;     /* the task it cancels */
     int cancelling_before; /* the task's cancel requests at enter */
     uint32_t taken_before; /* cancels it had been delivered at enter */
-    _Atomic int expired;   /* the timer fired and cancelled the task */
+    _Atomic int expired;   /* the timer fired and cancelled the task:
+                            * EXPIRED, or NO_ROOM when the I/O thread had
+                            * no room to keep its deadline */
 };
 
+enum { EXPIRED = 1, NO_ROOM = 2 };
+
+/* A scope whose deadline could not be kept (a deadline of 0, see io.c)
+ * ends its body at once, as an expiry would, and its exit reports
+ * WEFT_ENOMEM: better than a body left to run with no bound. */
 static void on_expiry(weft__timer_t *tm)
 {
     weft_timeout_t *h = (weft_timeout_t *)tm;
-    atomic_store_explicit(&h->expired, 1, memory_order_relaxed);
+    atomic_store_explicit(&h->expired, tm->heap_deadline == 0 ? NO_ROOM : EXPIRED,
+                          memory_order_relaxed);
     weft_cancel(h->task);
 }
 
@@ -36,7 +45,7 @@ weft_timeout_t *weft_timeout_enter(int64_t ms)
         weft__set_last_error(WEFT_EPERM);
         return NULL;
     }
-    weft_timeout_t *h = malloc(sizeof *h);
+    weft_timeout_t *h = weft__fault_inject("timeout scope") ? NULL : malloc(sizeof *h);
     if (!h) {
         weft__set_last_error(WEFT_ENOMEM);
         return NULL;
@@ -87,5 +96,7 @@ int weft_timeout_exit(weft_timeout_t *h)
     int left = weft_uncancel();
     if (!seen)
         return 0;
-    return left <= before ? WEFT_ETIMEDOUT : WEFT_ECANCELED;
+    if (left > before)
+        return WEFT_ECANCELED;
+    return expired == NO_ROOM ? WEFT_ENOMEM : WEFT_ETIMEDOUT;
 }

@@ -109,6 +109,10 @@ typedef struct weft_stats {
     uint64_t tasks_live;    /* spawned and not yet finished */
     uint64_t stacks_in_use; /* stacks held by running or suspended tasks */
     uint64_t stacks_mapped; /* stacks mapped, in use or pooled */
+    uint64_t timers_armed;  /* timers in the I/O thread's heap */
+    uint64_t sockets_open;  /* sockets made and not yet ended */
+    uint64_t blocking_in_flight; /* weft_run_blocking calls queued or running */
+    uint64_t lookups_in_flight;  /* name resolutions not yet over */
     weft_worker_stats_t worker[WEFT_MAX_WORKERS];
 } weft_stats_t;
 
@@ -177,7 +181,8 @@ WEFT_EXPORT int weft_task_cancelled(const weft_task_t *t);
 
 /*
  * The task's name; valid until the task is renamed or its last reference
- * is released.
+ * is released.  NULL with WEFT_ENOMEM if the default "Task-N" cannot be
+ * made (WEFT_EINVAL for a NULL t).
  */
 WEFT_EXPORT const char *weft_task_name(weft_task_t *t);
 WEFT_EXPORT int weft_task_set_name(weft_task_t *t, const char *name);

@@ -4,15 +4,27 @@
  * thread) while it waits, so a few worker threads serve thousands of
  * connections.
  *
- *   echo_server PORT             serves on 127.0.0.1:PORT until SIGINT
+ *   echo_server PORT             serves on 127.0.0.1:PORT (0: a free port,
+ *                                printed) until SIGINT
  *   echo_server --self-test N    serves on a free port, runs N client tasks
  *                                that each echo a few messages and check
  *                                every byte, prints a summary and exits
+ *
+ * Stopping on SIGINT: a signal handler may call only async-signal-safe
+ * functions, and no weft function is one (weft_stop takes locks, joins
+ * threads and frees memory).  So the handler only posts a semaphore; the
+ * main thread, waiting on it, calls weft_stop, which cancels every task:
+ * the acceptor closes the listener, each connection task closes its
+ * socket, and the program prints how many tasks it stopped and exits 0.
+ * SIGINT is blocked in weft's threads (they inherit the mask weft_start
+ * runs with), so the handler runs on the main thread and never interrupts
+ * a worker.
  */
-#define _POSIX_C_SOURCE 200809L /* sigwait, pthread_sigmask, kill */
+#define _POSIX_C_SOURCE 200809L /* sigaction, pthread_sigmask, sem_t */
 
+#include <errno.h>
+#include <semaphore.h>
 #include <signal.h>
-#include <unistd.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,6 +154,16 @@ out:
     return rc;
 }
 
+/* Posted by the SIGINT handler, or by serve when it cannot listen. */
+static sem_t wake_main;
+static atomic_int listen_failed;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    sem_post(&wake_main); /* async-signal-safe, unlike anything in weft */
+}
+
 static int serve(void *arg, void **result)
 {
     (void)result;
@@ -150,7 +172,8 @@ static int serve(void *arg, void **result)
     int rc = weft_tcp_listen("127.0.0.1", port, 0, &l);
     if (rc < 0) {
         fprintf(stderr, "listen: %s\n", weft_strerror(rc));
-        kill(getpid(), SIGINT); /* main waits for it: nothing to serve */
+        atomic_store(&listen_failed, 1);
+        sem_post(&wake_main); /* nothing to serve: main stops */
         return rc;
     }
     printf("listening on %d\n", weft_tcp_port(l));
@@ -171,20 +194,29 @@ int main(int argc, char **argv)
     if (argc != 2)
         goto usage;
     int port = atoi(argv[1]);
-    /* SIGINT is taken by sigwait below: blocked in every thread, the
-     * workers included (they inherit the mask). */
+    sem_init(&wake_main, 0, 0);
+    struct sigaction sa = {.sa_handler = on_sigint};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    /* Blocked while weft starts its threads, which inherit the mask. */
     sigset_t sigs;
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     weft_sched_t *s = weft_start(NULL);
+    pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
     if (!s)
         return 1;
     weft_task_t *t = weft_submit(s, serve, &port);
-    int sig;
-    sigwait(&sigs, &sig);
     weft_task_release(t);
-    weft_stop(s); /* cancels the acceptor and every connection */
+    while (sem_wait(&wake_main) != 0 && errno == EINTR)
+        continue;
+    weft_stats_t st;
+    int live = weft_stats(&st) == 0 ? (int)st.tasks_live : 0;
+    int rc = weft_stop(s); /* cancels the acceptor and every connection */
+    if (atomic_load(&listen_failed) || rc != 0)
+        return 1;
+    printf("echo_server: interrupted, stopped %d tasks\n", live);
     return 0;
 usage:
     fprintf(stderr, "usage: %s PORT | --self-test N\n", argv[0]);

@@ -168,6 +168,9 @@ struct weft_task {
     _Atomic(char *) name;           /* NULL = "Task-<id>" made on demand */
     size_t stack_size;              /* 0 = the scheduler's default */
     int last_error;                 /* weft_last_error() inside the task */
+#ifdef WEFT_DEBUG_CHECKS
+    _Atomic uint32_t dead;          /* its last reference is gone (taskmem.c) */
+#endif
 };
 
 /* ---- fibers: a stack with a context, reused across tasks --------------- */
@@ -193,7 +196,9 @@ typedef void (*weft__post_fn)(weft__worker_t *w, void *arg);
 
 /* What a worker's watchdog signal handler saw (sched/watchdog.c). */
 typedef struct weft__probe {
-    _Atomic uint32_t ready;     /* set by the handler once the rest is written */
+    _Atomic uint32_t asked;     /* number of the watchdog's latest question */
+    uint32_t taken;             /* the last question a handler took up */
+    _Atomic uint32_t answered;  /* the question the fields below answer */
     uint64_t id;                /* the task it was running, or 0 */
     char name[64];              /* its name, "" for the default */
     int nframes;
@@ -282,6 +287,12 @@ struct weft_sched {
     weft__taskmem_t taskmem;
     weft__io_t *io;
     struct weft__watchdog *watchdog; /* NULL unless cfg.watchdog_ms */
+    /* What waits leave with the I/O thread, for weft_stats: relaxed, as
+     * they are read for reports and order nothing. */
+    _Atomic uint64_t timers_armed;       /* io.c: the heap's size */
+    _Atomic uint64_t sockets_open;       /* io_net.c: made, not yet ended */
+    _Atomic uint64_t blocking_in_flight; /* io_blocking.c: start to wake-up */
+    _Atomic uint64_t lookups_in_flight;  /* io_net.c: resolve records alive */
 };
 
 /* ---- worker.c ------------------------------------------------------------ */
@@ -345,6 +356,22 @@ void weft__task_foreach_live(struct weft_sched *s, void (*fn)(weft_task_t *, voi
                              void *ctx);
 uint64_t weft__tasks_live(struct weft_sched *s);
 
+/* WEFT_DEBUG_CHECKS: a task whose last reference is gone is kept dead for a
+ * while, and a public function given it reports the caller's bug (naming
+ * the function and the task) and aborts.  Compiled out otherwise. */
+#ifdef WEFT_DEBUG_CHECKS
+void weft__task_check(const weft_task_t *t, const char *fn);
+void weft__task_check_n(weft_task_t *const *tasks, size_t n, const char *fn);
+void weft__task_check_release(const weft_task_t *t);
+#define WEFT_CHECK_TASK(t) weft__task_check((t), __func__)
+#define WEFT_CHECK_TASKS(tasks, n) weft__task_check_n((tasks), (n), __func__)
+#define WEFT_CHECK_RELEASE(t) weft__task_check_release(t)
+#else
+#define WEFT_CHECK_TASK(t) ((void)0)
+#define WEFT_CHECK_TASKS(tasks, n) ((void)0)
+#define WEFT_CHECK_RELEASE(t) ((void)0)
+#endif
+
 /* ---- timer.c --------------------------------------------------------------- */
 void weft__timer_init(weft__timer_t *tm, struct weft_sched *s, void (*fire)(weft__timer_t *));
 void weft__timer_arm(weft__timer_t *tm, uint64_t deadline_ns);
@@ -391,6 +418,7 @@ struct weft_sched *weft__caller_sched(void);
 weft_task_t *weft__task_new(struct weft_sched *s, weft__worker_t *w, weft_fn fn, void *arg,
                             const weft_spawn_opts_t *opts, void *spawn_site);
 void weft__task_unref(weft_task_t *t);
+int weft__cancel(weft_task_t *t); /* weft_cancel without the debug check */
 void weft__set_last_error(int rc);
 size_t weft__task_name_into(weft_task_t *t, char *buf, size_t cap);
 

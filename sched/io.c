@@ -17,6 +17,7 @@
  * slack cut to 1 ns, wakes within microseconds of the deadline and never
  * before it.  A woken task goes back to the workers through the injector.
  */
+#include "sched/fault.h"
 #include "sched/internal.h"
 #include "sched/io_net.h"
 #include "sched/timerheap.h"
@@ -111,9 +112,13 @@ static void on_timer(uv_poll_t *poll, int status, int events)
     arm_timer(io);
 }
 
-/* Sets timer_fd to the earliest deadline; a syscall only when it moves. */
+/* Sets timer_fd to the earliest deadline; a syscall only when it moves.
+ * Runs after every batch that may have changed the heap, so it also
+ * publishes the heap's size for weft_stats. */
 static void arm_timer(weft__io_t *io)
 {
+    /* Relaxed: a count read for reports; it orders nothing. */
+    atomic_store_explicit(&io->sched->timers_armed, io->heap.n, memory_order_relaxed);
     weft__timer_t *t = weft__th_min(&io->heap);
     uint64_t due = t ? t->heap_deadline : 0;
     if (due == io->timer_set)
@@ -143,16 +148,26 @@ static void handle(weft__io_t *io, weft__io_req_t *req)
             break; /* disarmed before we got here */
         t->heap_gen = WEFT_TIMER_GEN(s);
         t->heap_deadline = atomic_load_explicit(&t->deadline_ns, memory_order_relaxed);
-        if (weft__th_push(&io->heap, t) != 0)
-            weft__timer_fire(t); /* no room: end the wait now rather than never */
+        if (weft__th_push(&io->heap, t) != 0) {
+            /* No room: end the wait now rather than never, marked with a
+             * deadline of 0 (no arming has one) so that it ends with
+             * WEFT_ENOMEM, not as if its time had come (timer.c,
+             * api/timeout.c). */
+            t->heap_deadline = 0;
+            weft__timer_fire(t);
+        }
         break;
     }
     case WEFT_IO_TIMER_REMOVE:
         t = timer_of(req, offsetof(weft__timer_t, remove_req));
-        /* The request node may be queued again from here on. */
-        atomic_store_explicit(&t->remove_queued, 0, memory_order_release);
+        /* The request node may be queued again from here on.  seq_cst,
+         * with the load below, against weft__timer_disarm's CAS and
+         * exchange (timer.c): either we see its IDLE or it sees our 0 and
+         * queues another removal; with release and acquire both could
+         * miss, leaving the entry in the heap until its deadline. */
+        atomic_store_explicit(&t->remove_queued, 0, memory_order_seq_cst);
         if (t->heap_index != WEFT_NOT_IN_HEAP &&
-            WEFT_TIMER_STATE(atomic_load_explicit(&t->state, memory_order_acquire)) !=
+            WEFT_TIMER_STATE(atomic_load_explicit(&t->state, memory_order_seq_cst)) !=
                 WEFT_TIMER_ARMED)
             weft__th_remove(&io->heap, t);
         break;
@@ -204,7 +219,7 @@ static void *io_main(void *arg)
 
 int weft__io_start(struct weft_sched *s)
 {
-    weft__io_t *io = calloc(1, sizeof *io);
+    weft__io_t *io = weft__fault_inject("I/O thread") ? NULL : calloc(1, sizeof *io);
     if (!io)
         return WEFT_ENOMEM;
     io->sched = s;

@@ -38,6 +38,9 @@ static uv_work_t *work_of(weft__blocking_t *b)
 static void wake(weft__blocking_t *b, int wait_rc)
 {
     weft_task_t *t = b->task;
+    /* Relaxed: a count for weft_stats; it orders nothing.  Dropped before
+     * the wake-up, so a task that has finished is no longer counted. */
+    atomic_fetch_sub_explicit(&t->sched->blocking_in_flight, 1, memory_order_relaxed);
     atomic_store_explicit(&t->wait_rc, wait_rc, memory_order_relaxed);
     weft__wake(t); /* publishes wait_rc, b->rc and b->result (acq_rel) */
 }
@@ -54,12 +57,23 @@ static void finished(weft__blocking_t *b, int wait_rc)
         wake(b, wait_rc);
 }
 
+/* The scheduler whose blocking call this pool thread is running, if any.
+ * A plain thread-local: pool threads never switch stacks. */
+static _Thread_local struct weft_sched *running_for;
+
+struct weft_sched *weft__blocking_caller_sched(void)
+{
+    return running_for;
+}
+
 /* Pool thread. */
 static void work_cb(uv_work_t *req)
 {
     weft__blocking_t *b = req->data;
     void *result = NULL;
+    running_for = b->task->sched;
     b->rc = b->fn(b->arg, &result);
+    running_for = NULL;
     b->result = result;
 }
 
@@ -105,6 +119,7 @@ void weft__blocking_start(weft__blocking_t *b)
 {
     atomic_init(&b->state, 0);
     b->cancel_handled = false;
+    atomic_fetch_add_explicit(&b->task->sched->blocking_in_flight, 1, memory_order_relaxed);
     weft__io_call(b->io, &b->start_req, start_call);
 }
 

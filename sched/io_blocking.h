@@ -35,6 +35,10 @@ typedef struct weft__blocking {
  * outcome in b->rc and b->result. */
 void weft__blocking_start(weft__blocking_t *b);
 
+/* On a pool thread inside a weft_run_blocking function: that call's
+ * scheduler; else NULL. */
+struct weft_sched *weft__blocking_caller_sched(void);
+
 /* The wait's interrupt hook (under the task's claim): asks the I/O thread
  * to take the work back if it has not started. */
 void weft__blocking_interrupt(weft__blocking_t *b);

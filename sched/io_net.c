@@ -26,6 +26,7 @@
  * so a socket's memory is freed only by the I/O thread, between batches;
  * its fd is closed (which takes it out of the set) before that.
  */
+#include "sched/fault.h"
 #include "sched/io_net.h"
 
 #include <fcntl.h>
@@ -48,6 +49,7 @@ _Static_assert(UV_EAGAIN == WEFT__UV_EAGAIN, "libuv's EAGAIN");
 /* A scheduler's poller. */
 struct weft__net {
     weft__io_t *io;
+    struct weft_sched *sched;   /* for weft_stats' sockets_open */
     int epfd;                   /* the edge-triggered set of every socket */
     uv_poll_t poll;             /* I/O thread: watches epfd */
     bool polling;               /* I/O thread: poll was started */
@@ -114,7 +116,7 @@ static int net_of(struct weft_sched *sc, weft__net_t **out)
     for (net = registry; net; net = net->next)
         if (net->io == sc->io)
             goto done;
-    net = calloc(1, sizeof *net);
+    net = weft__fault_inject("socket poller") ? NULL : calloc(1, sizeof *net);
     if (!net) {
         rc = WEFT_ENOMEM;
         goto done;
@@ -127,6 +129,7 @@ static int net_of(struct weft_sched *sc, weft__net_t **out)
         goto done;
     }
     net->io = sc->io;
+    net->sched = sc;
     pthread_mutex_init(&net->lock, NULL);
     net->next = registry;
     registry = net;
@@ -138,19 +141,28 @@ done:
     return rc;
 }
 
+/* A socket's record, zero-filled; plain free() undoes it until sock_new
+ * has taken it. */
+static weft_sock_t *sock_alloc(void)
+{
+    return weft__fault_inject("socket") ? NULL : calloc(1, sizeof(weft_sock_t));
+}
+
 /* A socket for fd (which it owns from here, on failure too), registered
- * with the poller. */
-static int sock_new(weft__net_t *net, int fd, bool listener, weft_sock_t **out)
+ * with the poller; s is its record (taken from here, on failure too), or
+ * NULL to make one. */
+static int sock_new(weft__net_t *net, weft_sock_t *s, int fd, bool listener, weft_sock_t **out)
 {
     int rc;
-    weft_sock_t *s = calloc(1, sizeof *s);
-    if (!s) {
+    if (!s && !(s = sock_alloc())) {
         rc = WEFT_ENOMEM;
         goto fail_alloc;
     }
     s->fd = fd;
     s->listener = listener;
     s->net = net;
+    /* Relaxed: sockets_open is a count for weft_stats; it orders nothing. */
+    atomic_fetch_add_explicit(&net->sched->sockets_open, 1, memory_order_relaxed);
     atomic_init(&s->use, 0);
     pthread_mutex_init(&s->lock, NULL);
     pthread_mutex_lock(&net->lock);
@@ -306,6 +318,7 @@ void weft__net_release(weft_sock_t *s)
     /* Closing takes the fd out of the set: no batch taken from here on
      * names s.  One taken before is finished before the inbox is read. */
     close(s->fd);
+    atomic_fetch_sub_explicit(&net->sched->sockets_open, 1, memory_order_relaxed);
     pthread_mutex_lock(&net->lock);
     if (s->prev)
         s->prev->next = s->next;
@@ -382,6 +395,7 @@ typedef struct resolve {
     weft__io_req_t start_req;
     weft__io_req_t cancel_req;
     weft__io_t *io;
+    struct weft_sched *sched;   /* counts the record in lookups_in_flight */
     uv_getaddrinfo_t req;
     pthread_mutex_t lock;       /* guards task, status, res */
     weft_task_t *task;          /* the waiting task; NULL once woken */
@@ -396,6 +410,8 @@ typedef struct resolve {
 
 static void resolve_free(resolve_t *r)
 {
+    /* Relaxed: a count for weft_stats; it orders nothing. */
+    atomic_fetch_sub_explicit(&r->sched->lookups_in_flight, 1, memory_order_relaxed);
     pthread_mutex_destroy(&r->lock);
     free(r);
 }
@@ -487,7 +503,8 @@ static int addrs_from(const struct addrinfo *res, weft__addrs_t **out)
         n += ai->ai_family == AF_INET || ai->ai_family == AF_INET6;
     if (n == 0)
         return UV_EAI_NONAME;
-    weft__addrs_t *a = malloc(sizeof *a + n * sizeof a->addr[0]);
+    weft__addrs_t *a =
+        weft__fault_inject("resolved addresses") ? NULL : malloc(sizeof *a + n * sizeof a->addr[0]);
     if (!a)
         return WEFT_ENOMEM;
     a->n = 0;
@@ -510,7 +527,8 @@ static bool numeric(const char *host, int port, weft__addrs_t **out, int *rc)
     if (uv_ip4_addr(host, port, (struct sockaddr_in *)&ss) != 0 &&
         uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss) != 0)
         return false;
-    weft__addrs_t *a = malloc(sizeof *a + sizeof a->addr[0]);
+    weft__addrs_t *a =
+        weft__fault_inject("numeric address") ? NULL : malloc(sizeof *a + sizeof a->addr[0]);
     *rc = a ? 0 : WEFT_ENOMEM;
     if (a) {
         a->n = 1;
@@ -529,13 +547,15 @@ int weft__net_resolve(weft_task_t *self, const char *host, int port, bool passiv
     if (numeric(host, port, out, &rc))
         return rc;
     size_t hlen = strlen(host);
-    resolve_t *r = calloc(1, sizeof *r + hlen + 1);
+    resolve_t *r = weft__fault_inject("name lookup") ? NULL : calloc(1, sizeof *r + hlen + 1);
     if (!r)
         return WEFT_ENOMEM;
     memcpy(r->host, host, hlen + 1);
     snprintf(r->service, sizeof r->service, "%d", port);
     r->passive = passive;
     r->io = self->sched->io;
+    r->sched = self->sched;
+    atomic_fetch_add_explicit(&r->sched->lookups_in_flight, 1, memory_order_relaxed);
     pthread_mutex_init(&r->lock, NULL);
     pthread_mutex_lock(&r->lock);
     rc = weft__wait_begin(self, &resolve_ops, r);
@@ -607,7 +627,7 @@ int weft__net_listen_at(struct weft_sched *sc, const weft__addrs_t *a, size_t i,
         return rc;
     }
     int port = rc;
-    rc = sock_new(net, fd, true, out);
+    rc = sock_new(net, NULL, fd, true, out);
     if (rc == 0)
         (*out)->port = port;
     return rc;
@@ -660,7 +680,7 @@ int weft__net_connect_at(weft_task_t *self, const weft__addrs_t *a, size_t i, we
         return rc;
     }
     weft_sock_t *s;
-    rc = sock_new(net, fd, false, &s);
+    rc = sock_new(net, NULL, fd, false, &s);
     if (rc != 0)
         return rc;
     /* Held while connecting; nobody else has s yet. */
@@ -694,13 +714,19 @@ static WEFT_NOINLINE int accept_fd(int lfd)
     return fd >= 0 ? fd : sys_error();
 }
 
-int weft__net_accept_one(weft_sock_t *l, weft_sock_t **out)
+int weft__net_accept_one(weft_sock_t *l, weft_sock_t **spare, weft_sock_t **out)
 {
+    /* The record first: a connection taken from the kernel must never be
+     * dropped for want of one. */
+    if (!*spare && !(*spare = sock_alloc()))
+        return WEFT_ENOMEM;
     int fd = accept_fd(l->fd);
     if (fd < 0)
         return fd;
     no_delay(fd);
-    int rc = sock_new(l->net, fd, false, out);
+    weft_sock_t *s = *spare;
+    *spare = NULL;
+    int rc = sock_new(l->net, s, fd, false, out);
     if (rc == 0)
         (*out)->port = l->port;
     return rc;

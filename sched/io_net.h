@@ -69,7 +69,11 @@ int weft__net_connect_at(weft_task_t *self, const weft__addrs_t *a, size_t i,
  * when the socket is not ready). */
 ssize_t weft__net_recv(weft_sock_t *s, void *buf, size_t len);
 ssize_t weft__net_send(weft_sock_t *s, const void *buf, size_t len);
-int weft__net_accept_one(weft_sock_t *l, weft_sock_t **out);
+/* *spare is a socket record made before the system call, so that a
+ * connection once taken always has one: made here when NULL and kept
+ * across attempts that find none; taken (set to NULL) when one is.  The
+ * caller frees a record left over with free(). */
+int weft__net_accept_one(weft_sock_t *l, weft_sock_t **spare, weft_sock_t **out);
 
 /*
  * Waits until an edge of readiness (for what) comes after the caller's

@@ -15,6 +15,7 @@
  * touch of the node and of the multi-wait.  The timer, if any, is disarmed
  * the same way (timer.c).  Nothing touches the wait after it returns.
  */
+#include "sched/fault.h"
 #include "sched/multi.h"
 
 #include <ck_pr.h>
@@ -115,7 +116,9 @@ int weft__multi_wait(weft__worker_t *w, weft__multi_t *m, int64_t timeout_ms)
 {
     weft_task_t *self = w->current;
     weft__waiter_t stack_nodes[WEFT_MULTI_STACK_NODES];
-    m->nodes = m->n <= WEFT_MULTI_STACK_NODES ? stack_nodes : malloc(m->n * sizeof *m->nodes);
+    m->nodes = m->n <= WEFT_MULTI_STACK_NODES ? stack_nodes
+               : weft__fault_inject("multi-wait nodes") ? NULL
+                                                         : malloc(m->n * sizeof *m->nodes);
     if (!m->nodes)
         return WEFT_ENOMEM;
     m->owner = self;

@@ -25,6 +25,7 @@
  * parks and then at growing intervals (ck_ec's backoff with a predicate).
  * The miss can only happen as it parks; later pushes see it idle.
  */
+#include "sched/fault.h"
 #include "sched/internal.h"
 
 #include <limits.h>
@@ -80,7 +81,7 @@ int weft__park_init(struct weft_sched *s)
     atomic_init(&p->nspinning, 0);
     atomic_init(&p->nidle, 0);
     p->nidle_list = 0;
-    p->idle = calloc(s->nworkers, sizeof *p->idle);
+    p->idle = weft__fault_inject("idle list") ? NULL : calloc(s->nworkers, sizeof *p->idle);
     if (!p->idle)
         return WEFT_ENOMEM;
     pthread_mutex_init(&p->lock, NULL);

@@ -24,6 +24,7 @@
  * Stacks of the default size are pooled: per worker (WEFT_POOL_LOCAL), then
  * in a shared list.  Others are mapped for their task and unmapped after.
  */
+#include "sched/fault.h"
 #include "sched/internal.h"
 
 #include <signal.h>
@@ -119,7 +120,9 @@ int weft__stacks_init(struct weft_sched *s)
         p->guard_mode = WEFT_GUARD_MADVISE;
     else
         p->guard_mode = WEFT_GUARD_MPROTECT;
-    p->map_budget = mapping_budget();
+    /* Counting the mappings reads /proc/self/maps, which is long under the
+     * sanitizers: only mprotect guards need the figure. */
+    p->map_budget = p->guard_mode == WEFT_GUARD_MPROTECT ? mapping_budget() : 0;
     return 0;
 }
 
@@ -165,6 +168,8 @@ static weft__fiber_t *carve(char *slot, size_t slot_size, size_t requested, int 
 
 static void *map_stacks(size_t len)
 {
+    if (weft__fault_inject("stack mapping"))
+        return NULL;
     void *base = mmap(NULL, len, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
     return base == MAP_FAILED ? NULL : base;
@@ -176,7 +181,7 @@ static char *new_slot(weft__stackpool_t *p)
 {
     struct weft__slab *slab = p->slabs;
     if (!slab || slab->carved == WEFT_SLAB_STACKS) {
-        slab = malloc(sizeof *slab);
+        slab = weft__fault_inject("stack slab record") ? NULL : malloc(sizeof *slab);
         size_t len = p->slot_size * WEFT_SLAB_STACKS;
         void *base = slab ? map_stacks(len) : NULL;
         if (!base) {
@@ -354,7 +359,7 @@ static void on_segv(int sig, siginfo_t *info, void *uctx)
 
 int weft__overflow_handler_install(weft__worker_t *w)
 {
-    w->altstack = malloc(WEFT_ALTSTACK);
+    w->altstack = weft__fault_inject("signal stack") ? NULL : malloc(WEFT_ALTSTACK);
     if (w->altstack) {
         stack_t ss = {.ss_sp = w->altstack, .ss_size = WEFT_ALTSTACK, .ss_flags = 0};
         sigaltstack(&ss, NULL);

@@ -14,7 +14,11 @@
  * Threads that are not workers (weft_submit, weft_block_on) use a shared
  * list under a lock.  A worker whose free list grows past WEFT_FREE_LOCAL
  * (tasks spawned elsewhere and finished here) gives half back to it.
+ *
+ * With WEFT_DEBUG_CHECKS a freed task waits in a quarantine before it is
+ * reused, and the checks that report a released handle live here too.
  */
+#include "sched/fault.h"
 #include "sched/internal.h"
 
 #include <stdlib.h>
@@ -38,6 +42,90 @@ static void set_link(weft_task_t *t, weft_task_t *next)
     atomic_store_explicit(&t->qnode.next, (weft__mpsc_node_t *)next, memory_order_relaxed);
 }
 
+#ifdef WEFT_DEBUG_CHECKS
+/*
+ * The quarantine of WEFT_DEBUG_CHECKS: a task whose last reference is gone
+ * is marked dead and kept, name and id included, while the next
+ * WEFT_QUARANTINE tasks die, so that a caller still using it is caught
+ * instead of reaching a reused record.  One FIFO for every scheduler under
+ * a plain mutex: a debug build pays a lock per task freed.
+ */
+#define WEFT_QUARANTINE 4096
+
+static pthread_mutex_t quarantine_lock = PTHREAD_MUTEX_INITIALIZER;
+static weft_task_t *quarantine[WEFT_QUARANTINE]; /* a ring, oldest at head */
+static size_t quarantine_head, quarantine_len;
+
+/* Marks t dead and keeps it; returns the oldest kept task once the ring is
+ * full (to be reused now), else NULL. */
+static weft_task_t *quarantine_put(weft_task_t *t)
+{
+    /* Relaxed: the mark is read by a caller that holds no reference, so
+     * there is no edge to build; the quarantine lock below publishes it to
+     * whoever takes the record out. */
+    atomic_store_explicit(&t->dead, 1, memory_order_relaxed);
+    weft_task_t *oldest = NULL;
+    pthread_mutex_lock(&quarantine_lock);
+    if (quarantine_len == WEFT_QUARANTINE) {
+        oldest = quarantine[quarantine_head];
+        quarantine[quarantine_head] = t;
+        quarantine_head = (quarantine_head + 1) % WEFT_QUARANTINE;
+    } else {
+        quarantine[(quarantine_head + quarantine_len++) % WEFT_QUARANTINE] = t;
+    }
+    pthread_mutex_unlock(&quarantine_lock);
+    return oldest;
+}
+
+/* Drops s's tasks from the quarantine: their chunks are about to go. */
+static void quarantine_forget(struct weft_sched *s)
+{
+    pthread_mutex_lock(&quarantine_lock);
+    size_t kept = 0;
+    for (size_t i = 0; i < quarantine_len; i++) {
+        weft_task_t *t = quarantine[(quarantine_head + i) % WEFT_QUARANTINE];
+        if (t->sched != s)
+            quarantine[(quarantine_head + kept++) % WEFT_QUARANTINE] = t;
+    }
+    quarantine_len = kept;
+    pthread_mutex_unlock(&quarantine_lock);
+}
+
+/* Prints the caller's bug and aborts, like the overflow report. */
+static _Noreturn void report_dead(const weft_task_t *t, const char *fn, const char *what)
+{
+    char name[128];
+    weft__task_name_into((weft_task_t *)t, name, sizeof name);
+    fprintf(stderr, "weft: %s: task '%s' (#%llu) %s\n", fn, name, (unsigned long long)t->id,
+            what);
+    fflush(stderr);
+    abort();
+}
+
+void weft__task_check(const weft_task_t *t, const char *fn)
+{
+    if (t && atomic_load_explicit(&((weft_task_t *)t)->dead, memory_order_relaxed))
+        report_dead(t, fn, "used after its last release");
+}
+
+void weft__task_check_n(weft_task_t *const *tasks, size_t n, const char *fn)
+{
+    for (size_t i = 0; tasks && i < n; i++)
+        weft__task_check(tasks[i], fn);
+}
+
+void weft__task_check_release(const weft_task_t *t)
+{
+    /* Dead, or only the scheduler's reference (held until it is done) is
+     * left: the caller owns none. */
+    weft_task_t *task = (weft_task_t *)t;
+    uint64_t st = atomic_load_explicit(&task->state, memory_order_relaxed);
+    if (atomic_load_explicit(&task->dead, memory_order_relaxed) ||
+        (!(st & WEFT_TS_DONE) && WEFT_TS_REFS(st) <= 1))
+        report_dead(t, "weft_task_release", "released twice");
+}
+#endif
+
 int weft__taskmem_init(struct weft_sched *s)
 {
     weft__taskmem_t *m = &s->taskmem;
@@ -51,6 +139,9 @@ int weft__taskmem_init(struct weft_sched *s)
 void weft__taskmem_destroy(struct weft_sched *s)
 {
     weft__taskmem_t *m = &s->taskmem;
+#ifdef WEFT_DEBUG_CHECKS
+    quarantine_forget(s);
+#endif
     for (struct weft__chunk *c = m->chunks, *next; c; c = next) {
         next = c->next;
         for (int i = 0; i < WEFT_CHUNK_TASKS; i++)
@@ -67,7 +158,7 @@ static weft_task_t *refill(struct weft_sched *s, unsigned n, unsigned *got)
     weft__taskmem_t *m = &s->taskmem;
     pthread_mutex_lock(&m->lock);
     if (!m->free) {
-        struct weft__chunk *c = calloc(1, sizeof *c);
+        struct weft__chunk *c = weft__fault_inject("task chunk") ? NULL : calloc(1, sizeof *c);
         if (c) {
             c->next = m->chunks;
             m->chunks = c;
@@ -113,11 +204,18 @@ weft_task_t *weft__task_alloc(struct weft_sched *s, weft__worker_t *w)
     if (!t)
         return NULL;
     t->sched = s;
+#ifdef WEFT_DEBUG_CHECKS
+    atomic_store_explicit(&t->dead, 0, memory_order_relaxed); /* ours alone */
+#endif
     return t;
 }
 
 void weft__task_free(weft_task_t *t)
 {
+#ifdef WEFT_DEBUG_CHECKS
+    if (!(t = quarantine_put(t)))
+        return;
+#endif
     /* Nobody holds the task: plain accesses would do, the atomics are
      * only for the walkers that read names of live tasks. */
     char *name = atomic_load_explicit(&t->name, memory_order_relaxed);

@@ -62,12 +62,15 @@ bool weft__timer_disarm(weft__timer_t *tm)
 {
     uint32_t s = atomic_load_explicit(&tm->state, memory_order_acquire);
     uint32_t armed = (s & ~3u) | WEFT_TIMER_ARMED;
-    /* acq_rel: against the I/O thread's CAS in weft__timer_fire. */
+    /* acq_rel against the I/O thread's CAS in weft__timer_fire; seq_cst,
+     * with the exchange below, against the I/O thread clearing
+     * remove_queued before it reads the state (io.c): a removal under way
+     * either sees this IDLE or lets us queue another. */
     if (atomic_compare_exchange_strong_explicit(&tm->state, &armed, s & ~3u,
-                                                memory_order_acq_rel, memory_order_acquire)) {
+                                                memory_order_seq_cst, memory_order_acquire)) {
         /* One removal in flight at a time; a queued one also drops any
          * later entry that is no longer armed (io.c). */
-        if (!atomic_exchange_explicit(&tm->remove_queued, 1, memory_order_acq_rel))
+        if (!atomic_exchange_explicit(&tm->remove_queued, 1, memory_order_seq_cst))
             weft__io_submit(tm->sched->io, &tm->remove_req);
         return true;
     }
@@ -104,7 +107,9 @@ void weft__timer_fire(weft__timer_t *tm)
 void weft__task_timer_fire(weft__timer_t *tm)
 {
     weft_task_t *t = (weft_task_t *)((char *)tm - offsetof(weft_task_t, timer));
-    int rc = atomic_load_explicit(&t->timer_rc, memory_order_relaxed);
+    /* A deadline of 0: the I/O thread had no room for the timer (io.c). */
+    int rc = tm->heap_deadline == 0 ? WEFT_ENOMEM
+                                    : atomic_load_explicit(&t->timer_rc, memory_order_relaxed);
     atomic_store_explicit(&t->wait_rc, rc, memory_order_relaxed);
     weft__wake(t);
 }

@@ -1,6 +1,7 @@
 /*
  * timerheap.c - the I/O thread's heap of sleep deadlines (timerheap.h).
  */
+#include "sched/fault.h"
 #include "sched/timerheap.h"
 
 #include <stdlib.h>
@@ -45,7 +46,8 @@ int weft__th_push(weft__timerheap_t *h, weft__timer_t *t)
 {
     if (h->n == h->cap) {
         uint32_t cap = h->cap ? h->cap * 2 : 1024;
-        weft__timer_t **a = realloc(h->a, cap * sizeof *a);
+        weft__timer_t **a =
+            weft__fault_inject("timer heap") ? NULL : realloc(h->a, cap * sizeof *a);
         if (!a)
             return WEFT_ENOMEM;
         h->a = a;

@@ -14,6 +14,7 @@
  * nothing, so it is safe there) and raises a flag the thread waits for.
  * One watchdog runs per process, since the signal handler is global.
  */
+#include "sched/fault.h"
 #include "sched/internal.h"
 
 #include <signal.h>
@@ -50,6 +51,16 @@ static void on_probe(int signo, siginfo_t *info, void *uc_arg)
     if (!w)
         return;
     weft__probe_t *p = &w->probe;
+    /* A signal that comes after its question timed out must not rewrite
+     * the fields while the watchdog reads the answer to a later one: each
+     * question is taken up once.  Handlers run one at a time on this
+     * thread, so `taken` needs no atomics.  Relaxed: the signal sent for
+     * this question is ordered after the store of `asked` by pthread_kill;
+     * a stale read only makes a late handler skip. */
+    uint32_t q = atomic_load_explicit(&p->asked, memory_order_relaxed);
+    if (q == p->taken)
+        return;
+    p->taken = q;
     weft_task_t *t = w->current;
     p->id = t ? t->id : 0;
     p->nframes = 0;
@@ -70,8 +81,8 @@ static void on_probe(int signo, siginfo_t *info, void *uc_arg)
 #else
     (void)uc_arg;
 #endif
-    /* Release: the watchdog reads what we wrote after it sees the flag. */
-    atomic_store_explicit(&p->ready, 1, memory_order_release);
+    /* Release: the watchdog reads what we wrote once it sees the answer. */
+    atomic_store_explicit(&p->answered, q, memory_order_release);
 }
 
 static uint64_t progress_of(weft__worker_t *w)
@@ -88,14 +99,16 @@ static uint64_t progress_of(weft__worker_t *w)
 /* Asks worker w what it runs; false if it did not answer in time. */
 static bool probe(weft__worker_t *w)
 {
-    /* Relaxed: pthread_kill orders it before the handler, which runs on
-     * the worker after the signal is sent. */
-    atomic_store_explicit(&w->probe.ready, 0, memory_order_relaxed);
+    /* Only this thread writes `asked`.  Relaxed: pthread_kill orders the
+     * store before the handler, which runs on the worker after the signal
+     * is sent. */
+    uint32_t q = atomic_load_explicit(&w->probe.asked, memory_order_relaxed) + 1;
+    atomic_store_explicit(&w->probe.asked, q, memory_order_relaxed);
     if (pthread_kill(w->thread, WEFT_WATCHDOG_SIGNAL) != 0)
         return false;
     for (int i = 0; i < 1000; i++) { /* a second at most */
         /* Acquire: pairs with the handler's release store. */
-        if (atomic_load_explicit(&w->probe.ready, memory_order_acquire))
+        if (atomic_load_explicit(&w->probe.answered, memory_order_acquire) == q)
             return true;
         nanosleep(&(struct timespec){.tv_nsec = 1000 * 1000}, NULL);
     }
@@ -167,10 +180,11 @@ static void *watchdog_main(void *arg)
 
 int weft__watchdog_start(struct weft_sched *s, unsigned ms)
 {
-    struct weft__watchdog *wd = calloc(1, sizeof *wd);
+    struct weft__watchdog *wd = weft__fault_inject("watchdog") ? NULL : calloc(1, sizeof *wd);
     if (!wd)
         return WEFT_ENOMEM;
-    wd->watch = calloc(s->nworkers, sizeof *wd->watch);
+    wd->watch =
+        weft__fault_inject("watchdog table") ? NULL : calloc(s->nworkers, sizeof *wd->watch);
     if (!wd->watch) {
         free(wd);
         return WEFT_ENOMEM;

@@ -7,7 +7,8 @@ set -euo pipefail
 
 base=(cmake pkg-config make gcc libuv1-dev libck-dev libcmocka-dev valgrind)
 case "${1:-}" in
-    build | test) want=("${base[@]}") ;;
+    build) want=("${base[@]}") ;;
+    test) want=("${base[@]}" clang-14 libclang-rt-14-dev) ;; # scripts/fuzz.sh
     bench) want=("${base[@]}" g++ libtbb-dev golang-go gnuplot-nox hyperfine
                  python3 python3-uvloop) ;;
     *) echo "usage: $0 build|test|bench" >&2; exit 2 ;;

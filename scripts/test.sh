@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # scripts/test.sh - builds weft and runs every ctest entry three times:
 # Release (build/release), ThreadSanitizer (build/tsan) and AddressSanitizer
-# with UBSan (build/asan).  It goes on through all three when one fails and
-# ends with one line "N passed, M failed" summed over the three; its exit
-# code is non-zero if anything failed (a build that fails counts as one).
+# with UBSan (build/asan), then the fuzz harness for 60 s (scripts/fuzz.sh,
+# one test).  It goes on through all of them when one fails and ends with
+# one line "N passed, M failed" summed over them; its exit code is non-zero
+# if anything failed (a build that fails counts as one).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -49,6 +50,14 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
     UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     run AddressSanitizer build/asan -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DWEFT_SANITIZE=address
+
+# The libFuzzer harness for a minute, counted as one test.
+echo "=== fuzz (build/fuzz) ==="
+if bash scripts/fuzz.sh 60; then
+    passed=$((passed + 1))
+else
+    failed=$((failed + 1))
+fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -7,7 +7,11 @@
  *
  * "Outside a task" is checked both from the test's own thread and from a
  * thread of libuv's pool (inside weft_run_blocking), which runs while a
- * scheduler and the objects its tasks made are alive.
+ * scheduler and the objects its tasks made are alive; so are the calls the
+ * header allows from any thread, which must work there.  Timeouts at both
+ * ends of int64_t, and a scheduler that is stopping, have tests of their
+ * own.  docs/api.md ("Bad input, function by function") names, row by
+ * row, the test that checks each case.
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime in check.h */
 
@@ -17,9 +21,11 @@
 #include <cmocka.h>
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "check.h"
 #include "weft.h"
@@ -152,7 +158,13 @@ static int tasks_main(void *arg, void **result)
     opts.stack_size = SIZE_MAX;
     CHECK_NULL_WITH(weft_spawn_opts(return_zero, NULL, &opts), WEFT_EINVAL);
 
-    /* A tiny stack is raised, not refused; NULL opts are the defaults. */
+    /* An empty name is a name; a tiny stack is raised, not refused; NULL
+     * opts are the defaults. */
+    opts = (weft_spawn_opts_t){.name = ""};
+    weft_task_t *unnamed = weft_spawn_opts(return_zero, NULL, &opts);
+    CHECK(unnamed != NULL && strcmp(weft_task_name(unnamed), "") == 0);
+    CHECK_EQ(weft_await(unnamed, NULL), 0);
+    weft_task_release(unnamed);
     opts.stack_size = 1;
     weft_task_t *small = weft_spawn_opts(return_zero, NULL, &opts);
     weft_task_t *plain = weft_spawn_opts(return_zero, NULL, NULL);
@@ -610,6 +622,13 @@ static int read_from_pool(void *arg, void **result)
     return 0;
 }
 
+/* Runs on a pool thread: closing never waits, so any thread may close. */
+static int close_from_pool(void *arg, void **result)
+{
+    (void)result;
+    return weft_close(arg);
+}
+
 static int sockets_main(void *arg, void **result)
 {
     (void)arg;
@@ -660,8 +679,15 @@ static int sockets_main(void *arg, void **result)
         CHECK_EQ(weft_write(p.client, "ok", 2), 0);
         CHECK_EQ(weft_read(p.served, buf, 2), 2);
         CHECK(memcmp(buf, "ok", 2) == 0);
+        /* A len past SSIZE_MAX (a negative size, converted) is refused
+         * and takes or sends nothing. */
+        CHECK_EQ(weft_read(p.served, buf, SIZE_MAX), WEFT_EINVAL);
+        CHECK_EQ(weft_write(p.client, "no", (size_t)SSIZE_MAX + 1), WEFT_EINVAL);
+        CHECK_EQ(weft_write(p.client, "ok", 2), 0);
+        CHECK_EQ(weft_read(p.served, buf, 2), 2);
+        CHECK(memcmp(buf, "ok", 2) == 0);
     }
-    CHECK_EQ(weft_close(p.client), 0);
+    CHECK_EQ(weft_run_blocking(close_from_pool, p.client, NULL), 0);
     CHECK_EQ(weft_close(p.served), 0);
     CHECK_EQ(weft_close(p.listener), 0);
     return 0;
@@ -787,6 +813,310 @@ static void test_insight_rejects_bad_input(void **state)
     assert_no_check_failures();
 }
 
+/* ---- from other threads ------------------------------------------------- */
+
+/*
+ * The calls the header allows from any thread, made from threads that are
+ * not tasks: the test's own thread and a thread of libuv's pool.  Each must
+ * do its work (not refuse it), and the calls that need a task refuse.
+ */
+
+struct others {
+    weft_sched_t *sched;
+    weft_task_t *task; /* asleep until cancelled */
+    weft_chan_t *chan; /* capacity 1, empty */
+    weft_event_t *event;
+    weft_sem_t *sem;   /* no permit */
+    weft_mutex_t *mutex;
+};
+
+static int handles_from_pool(void *arg, void **result)
+{
+    (void)result;
+    struct others *o = arg;
+    CHECK_EQ(weft_task_done(o->task), 0);
+    CHECK_EQ(weft_task_cancelled(o->task), 0);
+    const char *name = weft_task_name(o->task);
+    CHECK(name != NULL && strncmp(name, "Task-", 5) == 0);
+    CHECK_EQ(weft_task_set_name(o->task, "renamed"), 0);
+    CHECK_EQ(weft_cancel(o->task), 1);
+    /* A task made and waited for from a thread that is not a worker. */
+    weft_task_t *t = weft_submit(o->sched, return_zero, NULL);
+    CHECK(t != NULL);
+    CHECK_EQ(weft_block_on(t, NULL), 0);
+    CHECK_EQ(weft_task_done(t), 1);
+    weft_task_release(t);
+    return 0;
+}
+
+static int handles_main(void *arg, void **result)
+{
+    (void)result;
+    struct others *o = arg;
+    CHECK((o->task = weft_spawn(sleep_forever, NULL)) != NULL);
+    CHECK_EQ(weft_run_blocking(handles_from_pool, o, NULL), 0);
+    CHECK_EQ(weft_await(o->task, NULL), WEFT_ECANCELED);
+    CHECK(strcmp(weft_task_name(o->task), "renamed") == 0);
+    weft_task_release(o->task);
+    return 0;
+}
+
+static void test_task_handles_from_other_threads(void **state)
+{
+    (void)state;
+    struct others o = {.sched = weft_start(&(weft_config_t){.workers = 2})};
+    assert_non_null(o.sched);
+    /* The test's thread: every call on a handle but await works here. */
+    weft_task_t *t = weft_submit(o.sched, sleep_forever, NULL);
+    assert_non_null(t);
+    assert_int_equal(weft_task_done(t), 0);
+    assert_int_equal(weft_task_cancelled(t), 0);
+    assert_non_null(weft_task_name(t));
+    assert_int_equal(weft_task_set_name(t, "from-thread"), 0);
+    assert_string_equal(weft_task_name(t), "from-thread");
+    assert_int_equal(weft_await(t, NULL), WEFT_EPERM);
+    assert_int_equal(weft_cancel(t), 1);
+    assert_int_equal(weft_block_on(t, NULL), WEFT_ECANCELED);
+    assert_int_equal(weft_task_done(t), 1);
+    assert_int_equal(weft_task_cancelled(t), 1);
+    assert_int_equal(weft_cancel(t), 0);
+    weft_task_release(t);
+    /* A pool thread, while the task it acts on waits. */
+    t = weft_submit(o.sched, handles_main, &o);
+    assert_non_null(t);
+    assert_int_equal(weft_block_on(t, NULL), 0);
+    weft_task_release(t);
+    assert_int_equal(weft_stop(o.sched), 0);
+    assert_no_check_failures();
+}
+
+/* Channels, events and semaphores from a pool thread: the waits that can
+ * complete at once do; the mutex needs a task. */
+static int sync_from_pool(void *arg, void **result)
+{
+    (void)result;
+    struct others *o = arg;
+    void *item = NULL;
+    CHECK_EQ(weft_chan_send(o->chan, o), 0); /* room: no wait */
+    CHECK_EQ(weft_chan_len(o->chan), 1);
+    CHECK_EQ(weft_chan_try_send(o->chan, o), WEFT_EAGAIN);
+    CHECK_EQ(weft_chan_recv(o->chan, &item), 0); /* buffered: no wait */
+    CHECK(item == o);
+    CHECK_EQ(weft_chan_try_recv(o->chan, &item), WEFT_EAGAIN);
+    CHECK_EQ(weft_chan_try_send(o->chan, o), 0);
+    CHECK_EQ(weft_event_set(o->event), 0);
+    CHECK_EQ(weft_event_is_set(o->event), 1);
+    CHECK_EQ(weft_event_wait(o->event), 0); /* set: no wait */
+    CHECK_EQ(weft_sem_try_acquire(o->sem), WEFT_EAGAIN);
+    CHECK_EQ(weft_sem_release(o->sem), 0);
+    CHECK_EQ(weft_sem_acquire(o->sem), 0); /* a permit: no wait */
+    CHECK_EQ(weft_sem_release(o->sem), 0);
+    CHECK_EQ(weft_mutex_lock(o->mutex), WEFT_EPERM);
+    CHECK_EQ(weft_mutex_trylock(o->mutex), WEFT_EPERM);
+    CHECK_EQ(weft_mutex_unlock(o->mutex), WEFT_EPERM);
+    return 0;
+}
+
+static int sync_others_main(void *arg, void **result)
+{
+    (void)result;
+    struct others *o = arg;
+    CHECK_EQ(weft_run_blocking(sync_from_pool, o, NULL), 0);
+    /* What the pool thread left is seen by the task. */
+    void *item = NULL;
+    CHECK_EQ(weft_chan_recv(o->chan, &item), 0);
+    CHECK(item == o);
+    CHECK_EQ(weft_event_wait(o->event), 0);
+    CHECK_EQ(weft_sem_acquire(o->sem), 0);
+    CHECK_EQ(weft_mutex_lock(o->mutex), 0);
+    CHECK_EQ(weft_mutex_unlock(o->mutex), 0);
+    CHECK_EQ(weft_chan_close(o->chan), 0);
+    return 0;
+}
+
+static void test_sync_from_other_threads(void **state)
+{
+    (void)state;
+    struct others o = {.chan = weft_chan_new(1), .event = weft_event_new(),
+                       .sem = weft_sem_new(0), .mutex = weft_mutex_new()};
+    assert_true(o.chan && o.event && o.sem && o.mutex);
+    assert_int_equal(weft_run(NULL, sync_others_main, &o, NULL), 0);
+    /* And from the test's thread, with no scheduler running. */
+    void *item = NULL;
+    assert_int_equal(weft_chan_send(o.chan, &o), WEFT_ECLOSED);
+    assert_int_equal(weft_chan_recv(o.chan, &item), WEFT_ECLOSED);
+    assert_int_equal(weft_event_clear(o.event), 0);
+    assert_int_equal(weft_event_is_set(o.event), 0);
+    assert_int_equal(weft_sem_release(o.sem), 0);
+    assert_int_equal(weft_sem_acquire(o.sem), 0);
+    weft_chan_free(o.chan);
+    weft_event_free(o.event);
+    weft_sem_free(o.sem);
+    weft_mutex_free(o.mutex);
+    assert_no_check_failures();
+}
+
+/* Insight from a pool thread: the latest scheduler, and a last error kept
+ * per thread apart from the task's. */
+static int insight_from_pool(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    FILE *devnull = fopen("/dev/null", "w");
+    CHECK(devnull != NULL);
+    if (devnull) {
+        CHECK(weft_dump(devnull) >= 1); /* the task that waits for us */
+        fclose(devnull);
+    }
+    weft_stats_t st;
+    CHECK_EQ(weft_stats(&st), 0);
+    CHECK(st.tasks_live >= 1);
+    CHECK(strlen(weft_strerror(WEFT_ECLOSED)) > 0);
+    CHECK(weft_spawn(return_zero, NULL) == NULL);
+    CHECK_EQ(weft_last_error(), WEFT_EPERM);
+    return 0;
+}
+
+static int insight_others_main(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    CHECK(weft_chan_new(SIZE_MAX) == NULL);
+    CHECK_EQ(weft_last_error(), WEFT_EINVAL);
+    CHECK_EQ(weft_run_blocking(insight_from_pool, NULL, NULL), 0);
+    CHECK_EQ(weft_last_error(), WEFT_EINVAL); /* the pool thread's is its own */
+    return 0;
+}
+
+static void test_insight_from_other_threads(void **state)
+{
+    (void)state;
+    assert_int_equal(weft_run(NULL, insight_others_main, NULL, NULL), 0);
+    assert_no_check_failures();
+}
+
+/* ---- times out of range ------------------------------------------------- */
+
+/* Timeouts and sleeps at both ends of int64_t: a timeout <= 0 has
+ * expired, a far one never comes, and nothing overflows. */
+static int times_main(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    weft_task_t *t[1];
+    CHECK((t[0] = weft_spawn(sleep_forever, NULL)) != NULL);
+    CHECK_EQ(weft_wait(t, 1, INT64_MIN, WEFT_ALL_COMPLETED), 0);
+    CHECK_EQ(weft_wait(t, 1, -1, WEFT_FIRST_COMPLETED), 0);
+    CHECK_EQ(weft_task_done(t[0]), 0); /* wait never cancels */
+    weft_as_completed_t *it = weft_as_completed_new(t, 1, INT64_MIN);
+    CHECK(it != NULL);
+    weft_task_t *got = NULL;
+    if (it)
+        CHECK_EQ(weft_as_completed_next(it, &got), WEFT_ETIMEDOUT);
+    weft_as_completed_free(it);
+    CHECK(got == NULL);
+    CHECK_EQ(weft_wait_for(t[0], INT64_MIN, NULL), WEFT_ETIMEDOUT);
+    CHECK_EQ(weft_task_cancelled(t[0]), 1);
+    weft_task_release(t[0]);
+
+    /* A sleep to the end of time ends only by a cancel. */
+    weft_timeout_t *h = weft_timeout_enter(INT64_MIN);
+    CHECK(h != NULL);
+    CHECK_EQ(weft_sleep(INT64_MAX - 1), WEFT_ECANCELED);
+    CHECK_EQ(weft_timeout_exit(h), WEFT_ETIMEDOUT);
+    h = weft_timeout_enter(INT64_MAX - 1);
+    CHECK(h != NULL);
+    CHECK_EQ(weft_sleep(1), 0);
+    CHECK_EQ(weft_timeout_reschedule(h, INT64_MAX - 1), 0);
+    CHECK_EQ(weft_timeout_reschedule(h, INT64_MIN), 0);
+    CHECK_EQ(weft_sleep(WEFT_FOREVER), WEFT_ECANCELED);
+    CHECK_EQ(weft_timeout_exit(h), WEFT_ETIMEDOUT);
+    CHECK_EQ(weft_cancelling(), 0);
+    return 0;
+}
+
+static void test_times_out_of_range(void **state)
+{
+    (void)state;
+    assert_int_equal(weft_run(NULL, times_main, NULL, NULL), 0);
+    assert_no_check_failures();
+}
+
+/* ---- a scheduler that is stopping --------------------------------------- */
+
+struct stopping {
+    weft_sched_t *sched;
+    atomic_int stage;   /* 1 once the task sleeps, 2 once it has checked */
+    int submit_err;     /* weft_last_error() after weft_submit */
+    int stop_rc;        /* a second weft_stop, from another thread */
+};
+
+static void *stop_again(void *arg)
+{
+    struct stopping *st = arg;
+    st->stop_rc = weft_stop(st->sched);
+    return NULL;
+}
+
+/* Woken by weft_stop's cancel, which comes after the stop has begun. */
+static int stopped_under(void *arg, void **result)
+{
+    (void)result;
+    struct stopping *st = arg;
+    atomic_store(&st->stage, 1);
+    CHECK_EQ(weft_sleep(WEFT_FOREVER), WEFT_ECANCELED);
+    CHECK(weft_submit(st->sched, return_zero, NULL) == NULL);
+    st->submit_err = weft_last_error();
+    pthread_t th;
+    CHECK_EQ(pthread_create(&th, NULL, stop_again, st), 0);
+    CHECK_EQ(pthread_join(th, NULL), 0);
+    atomic_store(&st->stage, 2);
+    return WEFT_ECANCELED;
+}
+
+static void test_runtime_while_stopping(void **state)
+{
+    (void)state;
+    struct stopping st = {.sched = weft_start(&(weft_config_t){.workers = 2})};
+    assert_non_null(st.sched);
+    weft_task_t *t = weft_submit(st.sched, stopped_under, &st);
+    assert_non_null(t);
+    weft_task_release(t);
+    while (atomic_load(&st.stage) == 0)
+        nanosleep(&(struct timespec){0, 1000000}, NULL);
+    assert_int_equal(weft_stop(st.sched), 0);
+    assert_int_equal(atomic_load(&st.stage), 2);
+    assert_int_equal(st.submit_err, WEFT_ESHUTDOWN);
+    assert_int_equal(st.stop_rc, WEFT_ESHUTDOWN);
+    assert_no_check_failures();
+}
+
+/* weft_stop from inside a weft_run_blocking function of the same
+ * scheduler would wait for itself. */
+static int stop_own_sched(void *arg, void **result)
+{
+    (void)result;
+    return weft_stop(arg);
+}
+
+static int blocking_stopper(void *arg, void **result)
+{
+    (void)result;
+    return weft_run_blocking(stop_own_sched, arg, NULL);
+}
+
+static void test_stop_from_its_own_blocking_call_is_edeadlk(void **state)
+{
+    (void)state;
+    weft_sched_t *s = weft_start(&(weft_config_t){.workers = 2});
+    assert_non_null(s);
+    weft_task_t *t = weft_submit(s, blocking_stopper, s);
+    assert_non_null(t);
+    assert_int_equal(weft_block_on(t, NULL), WEFT_EDEADLK);
+    weft_task_release(t);
+    assert_int_equal(weft_stop(s), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -798,6 +1128,12 @@ int main(void)
         cmocka_unit_test(test_sockets_reject_bad_input),
         cmocka_unit_test(test_blocking_rejects_bad_input),
         cmocka_unit_test(test_insight_rejects_bad_input),
+        cmocka_unit_test(test_task_handles_from_other_threads),
+        cmocka_unit_test(test_sync_from_other_threads),
+        cmocka_unit_test(test_insight_from_other_threads),
+        cmocka_unit_test(test_times_out_of_range),
+        cmocka_unit_test(test_runtime_while_stopping),
+        cmocka_unit_test(test_stop_from_its_own_blocking_call_is_edeadlk),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

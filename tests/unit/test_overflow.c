@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "death.h"
 #include "weft.h"
 
 #define STACK 65536
@@ -88,46 +89,26 @@ static int spawn_deep(void *arg, void **result)
     return rc;
 }
 
+struct child_args {
+    unsigned flags;
+    enum how how;
+};
+
+/* In the child: runs spawn_deep(how) under flags. */
+static void overflow_in_child(const void *arg)
+{
+    const struct child_args *c = arg;
+    weft_config_t cfg = {.workers = c->how == INLINE ? 1 : 2, .stack_size = STACK,
+                         .flags = c->flags};
+    int rc = weft_run(&cfg, spawn_deep, (void *)(intptr_t)c->how, NULL);
+    fprintf(stderr, "child: weft_run returned %d (%s)\n", rc, weft_strerror(rc));
+}
+
 /* Runs spawn_deep(how) under flags in a child; returns its stderr and status. */
 static char *run_child(unsigned flags, enum how how, int *status)
 {
-    int fd[2];
-    assert_int_equal(pipe(fd), 0);
-    fflush(NULL);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        dup2(fd[1], 2);
-        close(fd[0]);
-        close(fd[1]);
-        /* No core file, and none of cmocka's signal handlers. */
-        setrlimit(RLIMIT_CORE, &(struct rlimit){0, 0});
-        int sigs[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGSYS};
-        for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-            signal(sigs[i], SIG_DFL);
-        weft_config_t cfg = {.workers = how == INLINE ? 1 : 2, .stack_size = STACK,
-                             .flags = flags};
-        int rc = weft_run(&cfg, spawn_deep, (void *)(intptr_t)how, NULL);
-        fprintf(stderr, "child: weft_run returned %d (%s)\n", rc, weft_strerror(rc));
-        _exit(3);
-    }
-    close(fd[1]);
-    size_t cap = 1 << 16, len = 0;
-    char *out = malloc(cap);
-    assert_non_null(out);
-    ssize_t n;
-    while ((n = read(fd[0], out + len, cap - 1 - len)) > 0) {
-        len += (size_t)n;
-        if (len == cap - 1) {
-            cap *= 2;
-            out = realloc(out, cap);
-            assert_non_null(out);
-        }
-    }
-    out[len] = '\0';
-    close(fd[0]);
-    assert_int_equal(waitpid(pid, status, 0), pid);
-    return out;
+    struct child_args c = {flags, how};
+    return run_in_child(overflow_in_child, &c, status);
 }
 
 /* Checks one child's death; returns 0 if it died as it should. */
