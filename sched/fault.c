@@ -13,6 +13,9 @@
 #include <stdatomic.h>
 #include <stddef.h>
 
+/* Relaxed throughout: the test arms between runs, before it starts a
+ * scheduler (thread creation orders that); while one runs, the counter only
+ * numbers allocations, and exactly one of them sees the armed number. */
 static _Atomic uint64_t counted; /* allocations since the arming */
 static _Atomic uint64_t armed;   /* the one that fails; 0 = none */
 static _Atomic(const char *) failed_site;

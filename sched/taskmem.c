@@ -104,6 +104,8 @@ static _Noreturn void report_dead(const weft_task_t *t, const char *fn, const ch
 
 void weft__task_check(const weft_task_t *t, const char *fn)
 {
+    /* Relaxed: see quarantine_put; a caller using a record it holds no
+     * reference to has no edge to rely on, and the mark only diagnoses. */
     if (t && atomic_load_explicit(&((weft_task_t *)t)->dead, memory_order_relaxed))
         report_dead(t, fn, "used after its last release");
 }

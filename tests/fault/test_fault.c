@@ -124,35 +124,35 @@ static int triple(void *arg, void **result)
 #define MAXN 32
 static long run_squares(intptr_t first, size_t n)
 {
-    intptr_t todo[MAXN];
-    size_t ntodo = n;
+    intptr_t pending[MAXN];
+    size_t nleft = n;
     long sum = 0;
     for (size_t i = 0; i < n; i++)
-        todo[i] = first + (intptr_t)i;
-    ATTEMPT(ntodo > 0) {
+        pending[i] = first + (intptr_t)i;
+    ATTEMPT(nleft > 0) {
         weft_task_t *t[MAXN];
         weft_outcome_t out[MAXN];
-        for (size_t k = 0; k < ntodo; k++)
-            if (!(t[k] = spawn(square, (void *)todo[k])))
+        for (size_t k = 0; k < nleft; k++)
+            if (!(t[k] = spawn(square, (void *)pending[k])))
                 return -1;
         int rc;
-        RETRY(rc, weft_gather(t, ntodo, out, WEFT_RETURN_EXCEPTIONS));
+        RETRY(rc, weft_gather(t, nleft, out, WEFT_RETURN_EXCEPTIONS));
         CHECK_EQ(rc, 0);
         size_t left = 0;
-        for (size_t k = 0; k < ntodo; k++) {
+        for (size_t k = 0; k < nleft; k++) {
             if (out[k].rc == WEFT_ENOMEM) {
-                todo[left++] = todo[k];
+                pending[left++] = pending[k];
             } else {
                 CHECK_EQ(out[k].rc, 0);
                 sum += (long)(intptr_t)out[k].result;
             }
             weft_task_release(t[k]);
         }
-        ntodo = left;
+        nleft = left;
         if (rc != 0)
             return -1;
     }
-    return ntodo == 0 ? sum : -1;
+    return nleft == 0 ? sum : -1;
 }
 
 /* ---- the program's steps: each returns its checked result ---------------- */

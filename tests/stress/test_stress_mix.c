@@ -18,8 +18,8 @@
  * main task's own; samples taken during the run, while something is
  * known to be counted, show that they do count.
  *
- * It runs for WEFT_STRESS_SECONDS (default 15 s, so that it and
- * test_stress_cancel stay within a minute per build) with the seed
+ * It runs for WEFT_STRESS_SECONDS (default 15 s, well within a minute per
+ * build) with the seed
  * WEFT_STRESS_SEED (default: from the clock), printing the seed and the
  * totals.  Waves bound the live tasks (TSan allows about 8,000 fibers).
  * The foreign threads read a wave's handles only between a "busy" flag
