@@ -118,7 +118,7 @@ static void dump_one(weft_task_t *t, void *ctx)
         print_wait(d->f, t);
     else
         fprintf(d->f, "runnable or running");
-    if (atomic_load_explicit(&t->cancel_pending, memory_order_relaxed))
+    if (weft__cancel_pending(t, memory_order_relaxed))
         fprintf(d->f, ", cancel pending");
     fputc('\n', d->f);
     if (t->parent_id)

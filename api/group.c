@@ -262,11 +262,20 @@ int weft_group_join(weft_group_t *g)
     pthread_mutex_unlock(&g->lock);
     if (withdraw)
         weft_uncancel(); /* the group's own cancel of the owner */
-    if (first)
-        return first; /* child errors win over a cancel */
+    if (first) {
+        /* Child errors win over a cancel, but a cancel from outside stays
+         * pending for the owner's next suspension point, which the wait
+         * above may have consumed (CPython 3.13, gh-116720: uncancel and
+         * cancel again, so the count stays). */
+        if (atomic_load_explicit(&self->cancel_requests, memory_order_relaxed) > 0)
+            weft__pend_cancel(self);
+        return first;
+    }
     if (cancelled ||
-        atomic_load_explicit(&self->cancel_requests, memory_order_relaxed) > g->cancelling_before)
+        atomic_load_explicit(&self->cancel_requests, memory_order_relaxed) > g->cancelling_before) {
+        weft__take_cancel(self); /* delivered by this return, if still pending */
         return WEFT_ECANCELED;
+    }
     return 0;
 }
 

@@ -83,7 +83,6 @@ weft_task_t *weft__task_new(struct weft_sched *s, weft__worker_t *w, weft_fn fn,
     t->waiter_list = NULL;
     t->fiber = NULL;
     atomic_store_explicit(&t->wstate, 0, memory_order_relaxed);
-    atomic_store_explicit(&t->cancel_pending, 0, memory_order_relaxed);
     atomic_store_explicit(&t->cancel_requests, 0, memory_order_relaxed);
     atomic_store_explicit(&t->cancels_taken, 0, memory_order_relaxed);
     atomic_store_explicit(&t->wait_kind, WEFT_WAIT_NONE, memory_order_relaxed);
@@ -177,9 +176,10 @@ static void post_await(weft__worker_t *w, void *arg)
 static void wait_task(weft__worker_t *w, weft_task_t *self, weft_task_t *t)
 {
     /* A pending cancel is delivered here by forwarding it, as asyncio's
-     * Task forwards it to the future it waits on. */
+     * Task forwards it to the future it waits on; if t has finished
+     * meanwhile, it stays pending on us. */
     if (weft__take_cancel(self))
-        weft_cancel(t);
+        weft__forward_cancel(self, t);
     self->awaiting = t;
     begin_wait(self, WEFT_WAIT_TASK);
     if (weft__take_for_inline(w, t)) {
@@ -226,15 +226,29 @@ int weft_await(weft_task_t *t, void **result)
 
 /* ---- cancellation ------------------------------------------------------- */
 
+/* The request half of the protocol in sched/internal.h (state word). */
 static inline int request_cancel(weft_task_t *t)
 {
     if (!t)
         return WEFT_EINVAL;
-    if (weft__task_is_done(t))
-        return 0;
+    /* Counted first, so that a task that sees the request delivered also
+     * sees it in weft_cancelling(); taken back if the task has finished
+     * (or, for weft_stop's walker, if the record is free). */
     atomic_fetch_add_explicit(&t->cancel_requests, 1, memory_order_relaxed);
-    /* seq_cst: pairs with the arming of a wait (see weft__arm). */
-    atomic_store_explicit(&t->cancel_pending, 1, memory_order_seq_cst);
+    uint64_t s = atomic_load_explicit(&t->state, memory_order_relaxed);
+    do {
+        if ((s & WEFT_TS_DONE) || WEFT_TS_REFS(s) == 0) {
+            atomic_fetch_sub_explicit(&t->cancel_requests, 1, memory_order_relaxed);
+            return 0;
+        }
+        if (s & WEFT_TS_CANCEL)
+            break; /* pending already: one delivery answers both */
+        /* seq_cst: pairs with the arming of a wait (see weft__arm): either
+         * the arming task sees CANCEL or weft__interrupt sees it waiting.
+         * The CAS against DONE is what orders us with weft__finish. */
+    } while (!atomic_compare_exchange_weak_explicit(&t->state, &s, s | WEFT_TS_CANCEL,
+                                                    memory_order_seq_cst,
+                                                    memory_order_relaxed));
     weft__interrupt(t);
     return 1;
 }
@@ -273,7 +287,7 @@ int weft_uncancel(void)
                                                            memory_order_relaxed)) {
     }
     if (n <= 1) /* no request left: none is pending either (asyncio 3.13) */
-        atomic_store_explicit(&self->cancel_pending, 0, memory_order_relaxed);
+        atomic_fetch_and_explicit(&self->state, ~WEFT_TS_CANCEL, memory_order_relaxed);
     return n > 0 ? n - 1 : 0;
 }
 

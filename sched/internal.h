@@ -117,15 +117,50 @@ typedef struct weft__timer {
     weft__io_req_t free_req;        /* the last request, for a malloc'ed one */
 } weft__timer_t;
 
-/* A task's state word: its reference count and three flags, so that
+/*
+ * A task's state word: its reference count and four flags, so that
  * finishing a task nobody waits on (set DONE, drop the scheduler's
- * reference) is one atomic operation.  LOCK guards waiter_list while an
- * awaiter adds itself; WAITERS says one ever did. */
+ * reference) is one atomic operation, and so that a cancel request and the
+ * task's end are decided by one word.  LOCK guards waiter_list while an
+ * awaiter adds itself; WAITERS says one ever did; CANCEL is a cancel
+ * request not yet delivered.
+ *
+ * The cancel protocol.  Every change of CANCEL or DONE is one atomic
+ * operation on this word, so a request and the end are ordered:
+ *
+ *   state          event                         next           by
+ *   -------------  ----------------------------  -------------  ------------------
+ *   !DONE          weft_cancel (CAS)             CANCEL, ret 1  any thread
+ *   !DONE, CANCEL  weft_cancel                   same,   ret 1  any thread (one
+ *                                                               delivery for both)
+ *   DONE           weft_cancel                   same,   ret 0  any thread
+ *   CANCEL         delivered (fetch_and):        !CANCEL        the task, or a
+ *                  WEFT_ECANCELED at a                          canceller holding
+ *                  suspension point, or                         its claim
+ *                  forwarded to an awaited task
+ *   !CANCEL        forward refused (the target   CANCEL         the same
+ *                  had finished): taken back
+ *   CANCEL         weft_uncancel to zero         !CANCEL        the task
+ *   CANCEL, never  picked to run                 DONE, rc =     its worker
+ *   started                                      ECANCELED
+ *   !DONE          finish with rc (CAS)          DONE, !CANCEL; the finisher
+ *                                                rc = ECANCELED
+ *                                                if CANCEL and rc == 0
+ *
+ * Hence a weft_cancel that returned 1 set or found CANCEL in a word without
+ * DONE, and the bit leaves that word only by a delivery (the task sees
+ * WEFT_ECANCELED, or the awaited task took the request over), by the
+ * task's own weft_uncancel, or in the very CAS that sets DONE, which then
+ * turns a return of 0 into WEFT_ECANCELED.  A task that returns an error
+ * of its own keeps it, as asyncio's does.  tests/stress/
+ * test_stress_cancel_race.c aims cancels at every one of these steps.
+ */
 #define WEFT_TS_DONE ((uint64_t)1)
 #define WEFT_TS_LOCK ((uint64_t)2)
 #define WEFT_TS_WAITERS ((uint64_t)4)
-#define WEFT_TS_REF ((uint64_t)8)
-#define WEFT_TS_REFS(s) ((s) >> 3)
+#define WEFT_TS_CANCEL ((uint64_t)8)
+#define WEFT_TS_REF ((uint64_t)16)
+#define WEFT_TS_REFS(s) ((s) >> 4)
 
 struct weft_task {
     /* Hot: spawn, run, await, finish. */
@@ -133,7 +168,8 @@ struct weft_task {
     void *arg;
     void *result;
     int rc;
-    _Atomic uint64_t state;         /* WEFT_TS_*: refs (+1 until done), flags */
+    _Atomic uint64_t state;         /* WEFT_TS_*: refs (+1 until done), flags,
+                                     * the pending cancel */
     weft__waiter_t *waiter_list;    /* awaiters, under WEFT_TS_LOCK */
     weft__fiber_t *fiber;           /* the stack it runs on once started */
     struct weft_sched *sched;
@@ -141,7 +177,6 @@ struct weft_task {
 
     /* Waiting and cancellation. */
     _Atomic uint32_t wstate;        /* WEFT_W_* */
-    _Atomic uint32_t cancel_pending;/* an undelivered cancel request */
     _Atomic int32_t cancel_requests;/* weft_cancelling() */
     _Atomic uint32_t cancels_taken; /* pending requests delivered so far */
     _Atomic int wait_kind;          /* enum weft__wait_kind; weft_dump reads it */
@@ -432,18 +467,58 @@ static inline void weft__stat_inc(_Atomic uint64_t *c)
                           memory_order_relaxed);
 }
 
+/* Whether t has a cancel request not yet delivered.  seq_cst where it
+ * pairs with the arming of a wait (weft__arm, weft__interrupt). */
+static inline bool weft__cancel_pending(const weft_task_t *t, memory_order mo)
+{
+    return (atomic_load_explicit(&((weft_task_t *)t)->state, mo) & WEFT_TS_CANCEL) != 0;
+}
+
 /*
  * Delivers t's pending cancel request, if there is one: at a suspension
  * point (as WEFT_ECANCELED) or by forwarding it.  Counted, so a timeout
- * scope can tell whether its body saw a cancel (api/timeout.c).
+ * scope can tell whether its body saw a cancel (api/timeout.c).  Called by
+ * t itself or by a canceller holding t's claim, so t is not done.
  */
 static inline bool weft__take_cancel(weft_task_t *t)
 {
-    if (!atomic_load_explicit(&t->cancel_pending, memory_order_relaxed) ||
-        !atomic_exchange_explicit(&t->cancel_pending, 0, memory_order_acq_rel))
+    if (!weft__cancel_pending(t, memory_order_relaxed))
+        return false;
+    /* acq_rel: orders the delivery after the request that set the bit. */
+    if (!(atomic_fetch_and_explicit(&t->state, ~WEFT_TS_CANCEL, memory_order_acq_rel) &
+          WEFT_TS_CANCEL))
         return false;
     atomic_fetch_add_explicit(&t->cancels_taken, 1, memory_order_relaxed);
     return true;
+}
+
+/* Makes a request pending on t (not done: t itself, or t held by its
+ * claim), without counting a new one: a request taken back, or re-raised. */
+static inline void weft__pend_cancel(weft_task_t *t)
+{
+    /* seq_cst: pairs with the arming of t's next wait, as weft_cancel's. */
+    atomic_fetch_or_explicit(&t->state, WEFT_TS_CANCEL, memory_order_seq_cst);
+}
+
+/*
+ * Forwards t's just-taken cancel to target, as asyncio's Task forwards it
+ * to the future it waits on.  A target that has finished refuses it, and
+ * then the request stays pending on t (asyncio's _must_cancel).  Returns
+ * whether the target took it.
+ */
+/* Takes back a request weft__take_cancel took: nobody received it. */
+static inline void weft__untake_cancel(weft_task_t *t)
+{
+    atomic_fetch_sub_explicit(&t->cancels_taken, 1, memory_order_relaxed);
+    weft__pend_cancel(t);
+}
+
+static inline bool weft__forward_cancel(weft_task_t *t, weft_task_t *target)
+{
+    if (weft__cancel(target))
+        return true;
+    weft__untake_cancel(t);
+    return false;
 }
 
 /* The task running on this thread and its worker; NULL outside a task. */

@@ -47,11 +47,11 @@ static bool satisfied(weft__multi_t *m)
     return false;
 }
 
-/* tasks[i] has finished: note a failure. */
+/* tasks[i] has finished: note a failure (by the caller's rule, whatever
+ * a cancel does to the wake-up condition). */
 static void note_failure(weft__multi_t *m, size_t i)
 {
-    int until = atomic_load_explicit(&m->until, memory_order_relaxed);
-    if (weft__multi_counts_as_failure(until, m->tasks[i]->rc)) {
+    if (weft__multi_counts_as_failure(m->counts, m->tasks[i]->rc)) {
         size_t none = m->n;
         atomic_compare_exchange_strong_explicit(&m->first_failed, &none, i,
                                                 memory_order_seq_cst, memory_order_relaxed);
@@ -82,18 +82,38 @@ static bool fired(weft__waiter_t *n)
     return atomic_load_explicit(&n->futex, memory_order_acquire) != 0;
 }
 
-/* The owner's cancel: forward it to every unfinished task and wait for all,
- * or end the wait.  Called by the owner, or by a canceller holding the
- * owner's claim (so the owner stays suspended meanwhile). */
-static void apply_cancel(weft__multi_t *m)
+/*
+ * The owner's cancel, just taken: end the wait, or forward it to every
+ * unfinished task and wait for all.  If every task has finished, none
+ * takes it (asyncio's gather and wait_for the same): the request goes back
+ * to the owner, pending for its next suspension point, and the wait goes
+ * on as before.  Returns whether the cancel was delivered here.  Called by
+ * the owner, or by a canceller holding the owner's claim (so the owner
+ * stays suspended meanwhile).
+ */
+static bool apply_cancel(weft__multi_t *m)
 {
-    m->cancelled = true;
-    if (m->on_cancel == WEFT_ON_CANCEL_RETURN)
-        return;
+    if (m->on_cancel == WEFT_ON_CANCEL_RETURN) {
+        m->cancelled = true;
+        return true;
+    }
+    /* Wait for all before any task sees the cancel, so that the first one
+     * it ends does not wake us for a failure. */
+    int until = atomic_load_explicit(&m->until, memory_order_relaxed);
     atomic_store_explicit(&m->until, WEFT_UNTIL_ALL, memory_order_seq_cst);
+    bool taken = false;
     for (size_t i = 0; i < m->n; i++)
-        if (!fired(&m->nodes[i]))
-            weft_cancel(m->tasks[i]);
+        if (!fired(&m->nodes[i]) && weft__cancel(m->tasks[i]))
+            taken = true;
+    if (taken) {
+        m->cancelled = true;
+        return true;
+    }
+    weft__untake_cancel(m->owner);
+    /* seq_cst: a finisher that read ALL is seen by our satisfied() after
+     * this store (the callers look), or reads the restored condition. */
+    atomic_store_explicit(&m->until, until, memory_order_seq_cst);
+    return false;
 }
 
 bool weft__multi_interrupt(weft_task_t *t)
@@ -101,10 +121,11 @@ bool weft__multi_interrupt(weft_task_t *t)
     if (!weft__take_cancel(t))
         return false;
     weft__multi_t *m = t->multi;
-    apply_cancel(m);
+    bool delivered = apply_cancel(m);
     if (m->on_cancel == WEFT_ON_CANCEL_RETURN || satisfied(m))
         weft__wake(t); /* we hold the claim: queued when it is dropped */
-    return true;
+    /* Refused: the finishers wake the owner, whose request is pending. */
+    return delivered;
 }
 
 static void post_multi(weft__worker_t *w, void *arg)
@@ -123,6 +144,7 @@ int weft__multi_wait(weft__worker_t *w, weft__multi_t *m, int64_t timeout_ms)
         return WEFT_ENOMEM;
     m->owner = self;
     m->cancelled = false;
+    m->counts = atomic_load_explicit(&m->until, memory_order_relaxed);
     atomic_init(&m->pending, m->n);
     atomic_init(&m->first_failed, m->n);
     self->multi = m;
@@ -154,7 +176,9 @@ int weft__multi_wait(weft__worker_t *w, weft__multi_t *m, int64_t timeout_ms)
         weft__task_timer_arm(self, weft__deadline_after(timeout_ms), WEFT_ETIMEDOUT);
     int rc = 0;
     for (;;) {
-        if (weft__take_cancel(self))
+        /* A wait whose condition holds is no suspension point, like an
+         * await of a finished task: a pending cancel waits for the next. */
+        if (!satisfied(m) && weft__take_cancel(self))
             apply_cancel(m);
         if (satisfied(m) || (m->cancelled && m->on_cancel == WEFT_ON_CANCEL_RETURN))
             break;

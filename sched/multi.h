@@ -29,9 +29,12 @@ typedef struct weft__multi {
     weft__waiter_t *nodes;       /* one per task, registered on it */
     _Atomic size_t pending;      /* tasks not yet seen finished */
     _Atomic size_t first_failed; /* index of the first failure, or n */
-    _Atomic int until;           /* enum weft__until; ALL once cancelled */
+    _Atomic int until;           /* enum weft__until: when to wake; ALL while
+                                  * a forwarded cancel is waited out */
+    int counts;                  /* the caller's until: what a failure is */
     enum weft__on_cancel on_cancel;
-    bool cancelled;              /* the owner's cancel came (under claim) */
+    bool cancelled;              /* the owner's cancel was delivered here:
+                                  * returned, or taken by some task */
 } weft__multi_t;
 
 /*

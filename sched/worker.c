@@ -152,7 +152,7 @@ static void fiber_entry(void);
 
 static int must_not_start(weft_task_t *t)
 {
-    return atomic_load_explicit(&t->cancel_pending, memory_order_relaxed) ||
+    return weft__cancel_pending(t, memory_order_relaxed) ||
            atomic_load_explicit(&t->sched->stopping, memory_order_relaxed);
 }
 
@@ -238,7 +238,7 @@ static void mark_inline_parents(weft_task_t *t)
         p->inline_marked = true;
         /* seq_cst: the same pairing with weft_cancel as weft__arm. */
         atomic_store_explicit(&p->wstate, WEFT_W_WAITING, memory_order_seq_cst);
-        if (atomic_load_explicit(&p->cancel_pending, memory_order_seq_cst))
+        if (weft__cancel_pending(p, memory_order_seq_cst))
             weft__interrupt(p);
     }
 }
@@ -382,31 +382,31 @@ static void wake_waiter(weft__waiter_t *n)
 
 void weft__finish(weft__worker_t *w, weft_task_t *t, int rc, void *result)
 {
-    /* An undelivered cancel turns a success into a cancellation. */
-    if (rc == 0 && atomic_load_explicit(&t->cancel_pending, memory_order_acquire))
-        rc = WEFT_ECANCELED;
-    t->rc = rc;
-    t->result = result;
     weft__stat_inc(&w->n_finished);
-    /* Nobody waits (the common case): one step sets DONE and drops the
-     * scheduler's reference; from then on t may be freed by its owner, so
-     * nothing below touches it.  acq_rel: release publishes rc and result
-     * to whoever sees DONE; acquire pairs with earlier owners' releases. */
+    /* One CAS sets DONE and consumes an undelivered cancel, which turns a
+     * success into a cancellation (the protocol in internal.h): a request
+     * either lands before it, and is seen here, or finds DONE.  When
+     * nobody waits (the common case) the same step drops the scheduler's
+     * reference; from then on t may be freed by its owner, so nothing
+     * below touches it.  acq_rel: release publishes rc and result to
+     * whoever sees DONE; acquire pairs with earlier owners' releases. */
     uint64_t s = atomic_load_explicit(&t->state, memory_order_relaxed);
-    while (!(s & (WEFT_TS_LOCK | WEFT_TS_WAITERS))) {
-        if (atomic_compare_exchange_weak_explicit(&t->state, &s,
-                                                  s + WEFT_TS_DONE - WEFT_TS_REF,
-                                                  memory_order_acq_rel,
-                                                  memory_order_relaxed)) {
-            if (WEFT_TS_REFS(s) == 1) /* its owners released it already */
-                weft__task_free(t);
-            return;
-        }
+    bool alone;
+    do {
+        t->rc = rc == 0 && (s & WEFT_TS_CANCEL) ? WEFT_ECANCELED : rc;
+        t->result = result;
+        alone = !(s & (WEFT_TS_LOCK | WEFT_TS_WAITERS));
+    } while (!atomic_compare_exchange_weak_explicit(
+        &t->state, &s, ((s & ~WEFT_TS_CANCEL) | WEFT_TS_DONE) - (alone ? WEFT_TS_REF : 0),
+        memory_order_acq_rel, memory_order_relaxed));
+    if (alone) {
+        if (WEFT_TS_REFS(s) == 1) /* its owners released it already */
+            weft__task_free(t);
+        return;
     }
-    /* Awaiters: set DONE keeping our reference, wait for one that is
-     * adding itself (a few stores; acquire pairs with its release unlock),
-     * wake them all, and only then let go. */
-    s = atomic_fetch_or_explicit(&t->state, WEFT_TS_DONE, memory_order_acq_rel);
+    /* Awaiters: DONE is set and we keep our reference; wait for one that
+     * is adding itself (a few stores; acquire pairs with its release
+     * unlock), wake them all, and only then let go. */
     while (s & WEFT_TS_LOCK)
         s = atomic_load_explicit(&t->state, memory_order_acquire);
     weft__waiter_t *n = t->waiter_list;
@@ -486,14 +486,14 @@ void weft__arm(weft__worker_t *w, weft_task_t *t)
     /* Runs after t's context is saved.  Release publishes the saved
      * context to a waker or canceller; acquire pairs with a wake that came
      * before we armed; seq_cst (with the canceller's seq_cst store of
-     * cancel_pending and CAS on wstate) makes sure that either we see the
+     * CANCEL and CAS on wstate) makes sure that either we see the
      * cancel below or the canceller sees us waiting. */
     uint32_t old = atomic_fetch_or_explicit(&t->wstate, WEFT_W_WAITING, memory_order_seq_cst);
     if (old & WEFT_W_WAKE) {
         weft__push_local(w, t);
         return;
     }
-    if (atomic_load_explicit(&t->cancel_pending, memory_order_seq_cst))
+    if (weft__cancel_pending(t, memory_order_seq_cst))
         weft__interrupt(t);
 }
 
@@ -560,12 +560,10 @@ static bool interrupt_wait(weft_task_t *t)
         return false;
     case WEFT_WAIT_TASK:
         /* asyncio forwards each cancel to the awaited task; the awaiter
-         * then gets that task's outcome. */
-        if (weft__take_cancel(t)) {
-            weft_cancel(t->awaiting);
-            return true;
-        }
-        return false;
+         * then gets that task's outcome.  One that has finished refuses
+         * it: the request stays pending on the awaiter, whom the finisher
+         * wakes, so there is nothing to try again. */
+        return weft__take_cancel(t) && weft__forward_cancel(t, t->awaiting);
     case WEFT_WAIT_NONE:
         break;
     }
@@ -576,8 +574,8 @@ void weft__interrupt(weft_task_t *t)
 {
     for (;;) {
         /* seq_cst: pairs with the arming in weft__arm (and the canceller's
-         * store of cancel_pending): one of the two sees the other. */
-        if (!atomic_load_explicit(&t->cancel_pending, memory_order_seq_cst))
+         * CAS of CANCEL): one of the two sees the other. */
+        if (!weft__cancel_pending(t, memory_order_seq_cst))
             return;
         uint32_t expect = WEFT_W_WAITING;
         /* Acquire: pairs with the release of the arming, so the wait record
