@@ -1,7 +1,10 @@
 /*
  * burn.h - the calibrated CPU work of the gather workload, shared by
  * bench_gather and its peers (peers/omp_gather.c, peers/serial.c) so that
- * every system runs the same instructions.  Header-only, no weft.
+ * every system runs the same instructions; also the work of a mixed
+ * request (mixed.c, checked by echo_load.c --burn) and of a timersbusy
+ * slice (timers.c).  The Go peers carry the same loop.  Header-only, no
+ * weft.
  *
  * burn(iters, seed) runs iters steps of a 64-bit LCG, x = a*x + c, starting
  * from x = seed.  The empty asm hides x from the compiler at every step, so
