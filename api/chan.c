@@ -151,6 +151,8 @@ int weft_chan_send(weft_chan_t *c, void *item)
         weft__spin_unlock(&c->lock);
         if (woken)
             weft__wq_wake(woken, 0);
+        if (self)
+            weft__budget_spend(w); /* done without waiting */
         return rc;
     }
     weft__wq_rec_t me = {.item = item};
@@ -170,6 +172,8 @@ int weft_chan_recv(weft_chan_t *c, void **item)
         weft__spin_unlock(&c->lock);
         if (woken)
             weft__wq_wake(woken, 0);
+        if (self)
+            weft__budget_spend(w); /* done without waiting */
         return rc;
     }
     weft__wq_rec_t me = {.item = NULL};

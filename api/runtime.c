@@ -1,6 +1,7 @@
 /*
  * runtime.c - a scheduler's life: weft_start, weft_submit, weft_block_on,
- * weft_stop, weft_run, and weft_stats.
+ * weft_stop, weft_run, weft_stats, and what each of its threads does first
+ * and last (pinning, the thread hooks of weft_config_t).
  */
 #include "sched/fault.h"
 #include "sched/internal.h"
@@ -25,24 +26,61 @@ static weft_sched_t *fail(int rc)
     return NULL;
 }
 
-static unsigned default_workers(void)
+#define WEFT_KNOWN_FLAGS                                                                  \
+    (WEFT_STACK_MPROTECT | WEFT_STACK_CANARY | WEFT_MEASURE_SLICES | WEFT_PIN_WORKERS)
+
+void weft__thread_begin(weft_sched_t *s, unsigned index)
 {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    if (n < 1)
-        return 1;
-    return n > WEFT_MAX_WORKERS ? WEFT_MAX_WORKERS : (unsigned)n;
+    /* Pinned before the hook, so the hook sees the CPU it will run on. */
+    if ((s->flags & WEFT_PIN_WORKERS) && index != WEFT_IO_THREAD) {
+        int rc = weft__pin_self(index);
+        if (rc != 0)
+            fprintf(stderr, "weft: worker %u could not be pinned (%s); it runs unpinned\n", index,
+                    weft_strerror(rc));
+    }
+    if (s->on_thread_start)
+        s->on_thread_start(index, s->hook_arg);
+    /* Release: pairs with the acquire in wait_thread_starts, so what the
+     * hook wrote is visible to weft_start's caller and the tasks it
+     * submits. */
+    atomic_fetch_add_explicit(&s->threads_started, 1, memory_order_release);
+    weft__futex_wake(&s->threads_started);
+}
+
+void weft__thread_end(weft_sched_t *s, unsigned index)
+{
+    if (s->on_thread_stop)
+        s->on_thread_stop(index, s->hook_arg);
+}
+
+/* Waits until every worker and the I/O thread has run its start hook. */
+static void wait_thread_starts(weft_sched_t *s)
+{
+    uint32_t want = s->nworkers + 1, seen;
+    while ((seen = atomic_load_explicit(&s->threads_started, memory_order_acquire)) < want)
+        weft__futex_wait(&s->threads_started, seen);
 }
 
 weft_sched_t *weft_start(const weft_config_t *cfg)
 {
     weft_config_t c = cfg ? *cfg : (weft_config_t){0};
-    if (c.workers > WEFT_MAX_WORKERS || (c.flags & ~(WEFT_STACK_MPROTECT | WEFT_STACK_CANARY | WEFT_MEASURE_SLICES)) ||
+    if (c.workers > WEFT_MAX_WORKERS || (c.flags & ~WEFT_KNOWN_FLAGS) ||
         (c.stack_size && (c.stack_size < WEFT_MIN_STACK_CFG || c.stack_size > WEFT_MAX_STACK_CFG)))
         return fail(WEFT_EINVAL);
+    unsigned nworkers = c.workers;
+    if (nworkers == 0) {
+        int rc = weft__default_workers(&nworkers);
+        if (rc != 0)
+            return fail(rc);
+    }
     weft_sched_t *s = weft__fault_inject("scheduler") ? NULL : calloc(1, sizeof *s);
     if (!s)
         return fail(WEFT_ENOMEM);
-    s->nworkers = c.workers ? c.workers : default_workers();
+    s->nworkers = nworkers;
+    s->on_thread_start = c.on_thread_start;
+    s->on_thread_stop = c.on_thread_stop;
+    s->hook_arg = c.hook_arg;
+    atomic_init(&s->threads_started, 0);
     long page = sysconf(_SC_PAGESIZE);
     size_t stack = c.stack_size ? c.stack_size : WEFT_DEFAULT_STACK;
     s->stack_size = (stack + (size_t)page - 1) / (size_t)page * (size_t)page;
@@ -69,6 +107,12 @@ weft_sched_t *weft_start(const weft_config_t *cfg)
         goto fail_io;
     if (weft__workers_start(s) != 0)
         goto fail_threads;
+    /* With a start hook, weft_start returns after it has returned on every
+     * thread, so what the hooks set up is there before any task runs.
+     * Without one there is nothing to wait for: a worker that starts late
+     * merely finds its work late. */
+    if (s->on_thread_start)
+        wait_thread_starts(s);
     atomic_store(&latest_sched, s);
     weft__dump_signal_start(s);
     if (c.watchdog_ms && weft__watchdog_start(s, c.watchdog_ms) != 0)

@@ -66,7 +66,7 @@ weft_task_t *weft__task_new(struct weft_sched *s, weft__worker_t *w, weft_fn fn,
                             const weft_spawn_opts_t *opts, void *spawn_site)
 {
     char *name = NULL;
-    if (opts && opts->stack_size > WEFT_MAX_STACK)
+    if (opts && (opts->stack_size > WEFT_MAX_STACK || (opts->flags & ~WEFT_MIGRATE)))
         return fail(WEFT_EINVAL);
     if (opts && opts->name &&
         (weft__fault_inject("spawn name") || !(name = strdup(opts->name))))
@@ -89,6 +89,9 @@ weft_task_t *weft__task_new(struct weft_sched *s, weft__worker_t *w, weft_fn fn,
     t->awaiting = NULL;
     t->inline_parent = NULL;
     t->inline_marked = false;
+    t->home = NULL;
+    t->queued_on = NULL;
+    t->migrate = opts && (opts->flags & WEFT_MIGRATE);
     t->id = next_id(s, w);
     t->parent_id = w && w->current ? w->current->id : 0;
     t->spawn_site = spawn_site;
@@ -134,7 +137,8 @@ void weft__task_unref(weft_task_t *t)
      * atomic read-modify-write is needed.  Acquire: pairs with the release
      * in weft__finish. */
     uint64_t old = atomic_load_explicit(&t->state, memory_order_acquire);
-    if (WEFT_LIKELY((old & ~WEFT_TS_WAITERS) == (WEFT_TS_REF | WEFT_TS_DONE))) {
+    if (WEFT_LIKELY((old & ~(WEFT_TS_WAITERS | WEFT_TS_STARTED)) ==
+                    (WEFT_TS_REF | WEFT_TS_DONE))) {
         atomic_store_explicit(&t->state, 0, memory_order_relaxed);
         weft__task_free(t);
         return;
@@ -168,7 +172,7 @@ static void post_await(weft__worker_t *w, void *arg)
     weft__waiter_t *node = arg;
     weft_task_t *self = node->task;
     if (weft__add_waiter(self->awaiting, node))
-        weft__push_local(w, self); /* finished meanwhile: nothing to wait for */
+        weft__requeue(w, self); /* finished meanwhile: nothing to wait for */
     else
         weft__arm(w, self);
 }
@@ -182,7 +186,7 @@ static void wait_task(weft__worker_t *w, weft_task_t *self, weft_task_t *t)
         weft__forward_cancel(self, t);
     self->awaiting = t;
     begin_wait(self, WEFT_WAIT_TASK);
-    if (weft__take_for_inline(w, t)) {
+    if (weft__claim_for_inline(w, t)) {
         /* t runs on our stack.  If it suspended, we were marked waiting on
          * it (worker.c, mark_inline_parents); a canceller may still hold
          * the claim for a moment, and nobody else wakes us. */
@@ -219,6 +223,8 @@ int weft_await(weft_task_t *t, void **result)
         return WEFT_EDEADLK;
     if (!weft__task_is_done(t))
         wait_task(w, self, t);
+    else
+        weft__budget_spend(w);
     if (result)
         *result = t->result;
     return t->rc;

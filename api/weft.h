@@ -43,9 +43,14 @@ extern "C" {
 #define WEFT_VERSION_MAJOR 0
 #define WEFT_VERSION_MINOR 1
 
-/* Error codes.  Socket errors (later) are libuv's negative errno values. */
+/*
+ * Error codes.  weft_strerror() has a text for each.  The errno-valued ones
+ * equal libuv's code of the same name (UV_ECONNREFUSED is -ECONNREFUSED on
+ * Linux), so a code libuv hands weft passes through unchanged; api/error.c
+ * checks each against uv.h when weft is built.  This header needs no uv.h.
+ */
 #define WEFT_ECANCELED (-ECANCELED) /* the task was cancelled */
-#define WEFT_ETIMEDOUT (-ETIMEDOUT) /* a timeout expired */
+#define WEFT_ETIMEDOUT (-ETIMEDOUT) /* a timeout expired (or a connect did) */
 #define WEFT_EINVAL (-EINVAL)       /* a bad argument */
 #define WEFT_ENOMEM (-ENOMEM)       /* out of memory or mappings */
 #define WEFT_EPERM (-EPERM)         /* needs a task (or must not be in one) */
@@ -53,6 +58,43 @@ extern "C" {
 #define WEFT_ESHUTDOWN (-ESHUTDOWN) /* the scheduler is stopping */
 #define WEFT_ECLOSED (-4200)        /* the channel is closed */
 #define WEFT_EAGAIN (-EAGAIN)       /* a try operation would have to wait */
+
+/* Sockets: what the kernel answers, as -errno (libuv's values on Linux). */
+#define WEFT_EACCES (-EACCES)             /* permission denied */
+#define WEFT_EADDRINUSE (-EADDRINUSE)     /* the address has a listener */
+#define WEFT_EADDRNOTAVAIL (-EADDRNOTAVAIL) /* not an address of this host */
+#define WEFT_EAFNOSUPPORT (-EAFNOSUPPORT) /* e.g. IPv6 on a host without it */
+#define WEFT_EBADF (-EBADF)               /* the socket is closed or closing */
+#define WEFT_EBUSY (-EBUSY)               /* a read or write already under way */
+#define WEFT_ECONNABORTED (-ECONNABORTED) /* a connection aborted before accept */
+#define WEFT_ECONNREFUSED (-ECONNREFUSED) /* nobody listens there */
+#define WEFT_ECONNRESET (-ECONNRESET)     /* the peer reset the connection */
+#define WEFT_EHOSTDOWN (-EHOSTDOWN)       /* the host is down */
+#define WEFT_EHOSTUNREACH (-EHOSTUNREACH) /* no route to the host */
+#define WEFT_EMFILE (-EMFILE)             /* the process is out of fds */
+#define WEFT_ENETDOWN (-ENETDOWN)         /* the network is down */
+#define WEFT_ENETUNREACH (-ENETUNREACH)   /* the network is unreachable */
+#define WEFT_ENFILE (-ENFILE)             /* the system is out of files */
+#define WEFT_ENOBUFS (-ENOBUFS)           /* the kernel is out of buffers */
+#define WEFT_ENOTCONN (-ENOTCONN)         /* the socket is not connected */
+#define WEFT_EPIPE (-EPIPE)               /* write after the peer has gone */
+#define WEFT_EPROTO (-EPROTO)             /* a protocol error */
+
+/* Name lookups (getaddrinfo's EAI_* errors): libuv's own numbers. */
+#define WEFT_EAI_ADDRFAMILY (-3000) /* the host has no address of the family */
+#define WEFT_EAI_AGAIN (-3001)      /* a temporary failure: try again */
+#define WEFT_EAI_BADFLAGS (-3002)   /* bad flags in the hints */
+#define WEFT_EAI_CANCELED (-3003)   /* the lookup was cancelled */
+#define WEFT_EAI_FAIL (-3004)       /* a permanent failure of the resolver */
+#define WEFT_EAI_FAMILY (-3005)     /* the address family is not supported */
+#define WEFT_EAI_MEMORY (-3006)     /* the resolver is out of memory */
+#define WEFT_EAI_NODATA (-3007)     /* the name has no address */
+#define WEFT_EAI_NONAME (-3008)     /* no such host or service */
+#define WEFT_EAI_OVERFLOW (-3009)   /* an argument buffer overflowed */
+#define WEFT_EAI_SERVICE (-3010)    /* the service is not there for the type */
+#define WEFT_EAI_SOCKTYPE (-3011)   /* the socket type is not supported */
+#define WEFT_EAI_BADHINTS (-3013)   /* bad hints */
+#define WEFT_EAI_PROTOCOL (-3014)   /* the resolved protocol is unknown */
 
 /* A timeout or sleep that never expires. */
 #define WEFT_FOREVER INT64_MAX
@@ -69,13 +111,30 @@ typedef struct weft_sched weft_sched_t;
  */
 typedef int (*weft_fn)(void *arg, void **result);
 
+/*
+ * A thread hook: called on a scheduler's thread as it starts (before it runs
+ * any task) and as it ends (after its last task), with the worker's index
+ * 0..workers-1, or WEFT_IO_THREAD on the I/O thread.  For naming threads,
+ * setting priorities, per-thread state.  It must not call functions that
+ * need a task, weft_stop, or wait for tasks.
+ */
+typedef void (*weft_thread_fn)(unsigned index, void *arg);
+
+/* The index the thread hooks get on the scheduler's I/O thread. */
+#define WEFT_IO_THREAD (~0u)
+
 /* Scheduler configuration; zero-filled (or a NULL pointer) means defaults. */
 typedef struct weft_config {
-    unsigned workers;  /* worker threads; 0 = one per online CPU */
+    unsigned workers;  /* worker threads; 0 = the CPUs the process may use
+                        * (affinity mask, cgroup quota; env WEFT_WORKERS) */
     size_t stack_size; /* default task stack; 0 = 64 KiB */
-    unsigned flags;    /* WEFT_STACK_* and WEFT_MEASURE_SLICES below */
+    unsigned flags;    /* WEFT_STACK_*, WEFT_MEASURE_SLICES, WEFT_PIN_WORKERS */
     unsigned watchdog_ms; /* report a task that runs this long without
                            * suspending (name and stack, on stderr); 0 = off */
+    weft_thread_fn on_thread_start; /* NULL = none; weft_start returns once
+                                     * it has returned on every thread */
+    weft_thread_fn on_thread_stop;  /* NULL = none; runs before weft_stop returns */
+    void *hook_arg;                 /* passed to both hooks */
 } weft_config_t;
 
 /* Stack protection is picked at run time; these flags force a method. */
@@ -84,11 +143,24 @@ typedef struct weft_config {
 /* Time every run slice for weft_stats' longest_slice_ns: one clock read per
  * switch, so it is off unless asked for (a switch costs ~15 ns without). */
 #define WEFT_MEASURE_SLICES 0x4u
+/* Bind worker k to the k-th CPU (wrapping) of the set weft_start's caller
+ * may run on; the I/O thread stays unbound. */
+#define WEFT_PIN_WORKERS 0x8u
 
 typedef struct weft_spawn_opts {
     const char *name;  /* copied; NULL = "Task-N" */
     size_t stack_size; /* 0 = the scheduler's default */
+    unsigned flags;    /* WEFT_MIGRATE */
 } weft_spawn_opts_t;
+
+/*
+ * A started task resumes on the worker it started on, so thread-local
+ * addresses the compiler keeps across a suspension (&errno, __thread
+ * variables) stay its own.  WEFT_MIGRATE: the task promises to keep none,
+ * and may resume on any worker (better balance for long-lived tasks that
+ * wait often).
+ */
+#define WEFT_MIGRATE 0x1u
 
 /* Per-worker counters, read with weft_stats(). */
 typedef struct weft_worker_stats {
@@ -126,7 +198,14 @@ typedef struct weft_stats {
 WEFT_EXPORT int weft_run(const weft_config_t *cfg, weft_fn main, void *arg,
                          void **result);
 
-/* Starts worker threads and the I/O thread.  NULL on failure. */
+/*
+ * Starts worker threads and the I/O thread.  NULL on failure.  With
+ * workers = 0 the count is the environment's WEFT_WORKERS (a decimal
+ * number 1..WEFT_MAX_WORKERS; empty or 0 = unset) or else the CPUs the
+ * calling thread may use: its affinity mask, lowered to the cgroup v2
+ * cpu.max quota rounded up.  WEFT_EINVAL (and a line on stderr) for a
+ * WEFT_WORKERS that is not such a number.
+ */
 WEFT_EXPORT weft_sched_t *weft_start(const weft_config_t *cfg);
 
 /*
@@ -334,6 +413,10 @@ WEFT_EXPORT void weft_group_free(weft_group_t *g);
 
 /* ---- insight ----------------------------------------------------------- */
 
+/*
+ * A text for rc, never NULL and never to be freed: for every WEFT_E* code,
+ * any other -errno, and a fallback that says the code is unknown.
+ */
 WEFT_EXPORT const char *weft_strerror(int rc);
 
 /* The code left by the last call that returned NULL (per task, else per thread). */
@@ -479,12 +562,13 @@ WEFT_EXPORT int weft_parallel_for(int64_t begin, int64_t end, int64_t grain, wef
  * TCP over IPv4 and IPv6.  Every call that may wait suspends the task, not
  * its thread, and is cancellable (WEFT_ECANCELED; a cancelled connect
  * leaves no socket, a cancelled accept no connection taken, a cancelled
- * read no bytes taken).  Errors from the network are libuv's negative
- * codes (UV_ECONNREFUSED, UV_ECONNRESET, UV_EPIPE, UV_EADDRINUSE, ...,
- * which are -errno on Linux); SIGPIPE is never raised.  One read (or
- * accept) and one write may be under way on a socket at a time, from any
- * tasks; a second one of the same kind returns UV_EBUSY.  A call on a
- * socket being closed, or waiting when weft_close comes, returns UV_EBADF.
+ * read no bytes taken).  Errors from the network are the WEFT_E* socket
+ * codes above (WEFT_ECONNREFUSED, WEFT_ECONNRESET, WEFT_EPIPE,
+ * WEFT_EADDRINUSE, ...; -errno on Linux, as libuv's); SIGPIPE is never
+ * raised.  One read (or accept) and one write may be under way on a socket
+ * at a time, from any tasks; a second one of the same kind returns
+ * WEFT_EBUSY.  A call on a socket being closed, or waiting when weft_close
+ * comes, returns WEFT_EBADF.
  * A socket belongs to the scheduler whose task made it.
  */
 typedef struct weft_sock weft_sock_t;
@@ -495,11 +579,12 @@ typedef struct weft_sock weft_sock_t;
  * backlog (0 = the system's largest).  Names are tried in the order they
  * resolve.  *out is the caller's, ended by weft_close.  WEFT_EINVAL for a
  * NULL out, a port outside 0..65535 or a negative backlog; WEFT_EPERM
- * outside a task; UV_EADDRINUSE, name resolution errors (UV_EAI_*).
+ * outside a task; WEFT_EADDRINUSE, name resolution errors (WEFT_EAI_*).
  */
 WEFT_EXPORT int weft_tcp_listen(const char *host, int port, int backlog, weft_sock_t **out);
 
-/* The socket's bound local port, or WEFT_EINVAL for NULL.  Any thread. */
+/* The socket's bound local port; WEFT_EINVAL for NULL, WEFT_EBADF once s
+ * is closed.  Any thread. */
 WEFT_EXPORT int weft_tcp_port(weft_sock_t *s);
 
 /*
@@ -511,7 +596,7 @@ WEFT_EXPORT int weft_tcp_accept(weft_sock_t *listener, weft_sock_t **out);
 /*
  * Connects to host (a name, resolved on the I/O thread, or a numeric IPv4
  * or IPv6 address) and port 1..65535, trying each address in turn; the
- * last failure is returned (UV_ECONNREFUSED, ...).  *out is the caller's.
+ * last failure is returned (WEFT_ECONNREFUSED, ...).  *out is the caller's.
  */
 WEFT_EXPORT int weft_tcp_connect(const char *host, int port, weft_sock_t **out);
 
@@ -528,10 +613,11 @@ WEFT_EXPORT ssize_t weft_read(weft_sock_t *s, void *buf, size_t len);
 WEFT_EXPORT int weft_write(weft_sock_t *s, const void *buf, size_t len);
 
 /*
- * Closes s: operations waiting on it end with UV_EBADF, and its fd and
- * memory go once the last operation under way has left.  s must not be
- * used once weft_close has returned (a call racing with it gets UV_EBADF).
- * Any thread; never waits.  UV_EBADF for a second close in a race.
+ * Closes s: operations waiting on it end with WEFT_EBADF; its fd goes once
+ * the last operation under way has left.  Every later call with s, from
+ * any task or thread, racing the close or long after it, gets WEFT_EBADF,
+ * and so does a second close, until the scheduler stops.  Any thread;
+ * never waits.
  */
 WEFT_EXPORT int weft_close(weft_sock_t *s);
 

@@ -6,7 +6,6 @@
  * awaited.  (Seed "Tasks" says gather "cancels all other tasks" and raises
  * "after all tasks finish"; asyncio does neither, and neither does weft.)
  */
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <weft.h>
@@ -24,7 +23,7 @@ static int fetch(void *arg, void **result)
     if (rc < 0)
         return rc;
     if (strstr(f->url, "bad"))
-        return -ECONNREFUSED; /* raises ConnectionError */
+        return WEFT_ECONNREFUSED; /* raises ConnectionError */
     snprintf(f->data, sizeof f->data, "Data from %s", f->url);
     *result = f->data;
     return 0;

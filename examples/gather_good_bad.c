@@ -1,10 +1,9 @@
 /*
  * gather_good_bad.c - seed "Tasks and Concurrency", gather with
  * return_exceptions=True: a good and a bad fetch (the bad one "raises
- * ConnectionError", here returns -ECONNREFUSED as a socket would); both
+ * ConnectionError", here returns WEFT_ECONNREFUSED as a socket would); both
  * run to completion and each outcome is reported in order.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <weft.h>
@@ -22,7 +21,7 @@ static int fetch(void *arg, void **result)
     if (rc < 0)
         return rc;
     if (strstr(f->url, "bad"))
-        return -ECONNREFUSED; /* raises ConnectionError */
+        return WEFT_ECONNREFUSED; /* raises ConnectionError */
     snprintf(f->data, sizeof f->data, "Data from %s", f->url);
     *result = f->data;
     return 0;

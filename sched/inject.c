@@ -12,6 +12,8 @@
  */
 #include "sched/internal.h"
 
+#include <stdlib.h>
+
 #define WEFT_INJECT_BATCH 32
 
 void weft__inject_init(weft__inject_t *in)
@@ -20,11 +22,6 @@ void weft__inject_init(weft__inject_t *in)
     atomic_flag_clear(&in->woken.lock);
     weft__mpsc_init(&in->fresh.q);
     atomic_flag_clear(&in->fresh.lock);
-}
-
-static weft_task_t *task_of(weft__mpsc_node_t *n)
-{
-    return (weft_task_t *)((char *)n - offsetof(weft_task_t, qnode));
 }
 
 void weft__inject_push(struct weft_sched *s, weft_task_t *first, weft_task_t *last)
@@ -65,7 +62,11 @@ int weft__inject_empty(struct weft_sched *s)
     return weft__mpsc_empty(&s->inject.woken.q) && weft__mpsc_empty(&s->inject.fresh.q);
 }
 
-static weft_task_t *lane_pop(weft__worker_t *w, weft__lane_t *in)
+/* Takes a task from a lane.  From the fresh lane (tasks not started) a
+ * batch more goes to our deque, where thieves can take them, and the task
+ * returned is claimed; the woken lane holds started tasks that may
+ * migrate, which never go to a deque: one at a time. */
+static weft_task_t *lane_pop(weft__worker_t *w, weft__lane_t *in, bool fresh)
 {
     if (weft__mpsc_empty(&in->q))
         return NULL;
@@ -74,15 +75,17 @@ static weft_task_t *lane_pop(weft__worker_t *w, weft__lane_t *in)
     if (atomic_flag_test_and_set_explicit(&in->lock, memory_order_acquire))
         return NULL;
     weft__mpsc_node_t *n = weft__mpsc_pop(&in->q);
-    weft_task_t *first = n ? task_of(n) : NULL;
+    weft_task_t *first = n ? weft__task_of_qnode(n) : NULL;
     int moved = 0;
-    while (first && moved < WEFT_INJECT_BATCH) {
+    while (fresh && first && moved < WEFT_INJECT_BATCH) {
         /* Keep half the ring free so a batch never overflows back here. */
         int64_t used = atomic_load_explicit(&w->deque.bottom, memory_order_relaxed) -
                        atomic_load_explicit(&w->deque.top, memory_order_relaxed);
         if (used >= WEFT_DEQUE_SIZE / 2 || !(n = weft__mpsc_pop(&in->q)))
             break;
-        weft__deque_push(&w->deque, task_of(n));
+        weft_task_t *t = weft__task_of_qnode(n);
+        t->queued_on = w;
+        weft__deque_push(&w->deque, t);
         moved++;
     }
     int more = !weft__mpsc_empty(&in->q);
@@ -91,6 +94,10 @@ static weft_task_t *lane_pop(weft__worker_t *w, weft__lane_t *in)
         weft__stat_inc(&w->n_inject);
     if (moved || more)
         weft__park_notify(w->sched);
+    /* Nobody claims a task in the injector (only a deque's own worker
+     * claims from it, and an entry moved here was unclaimed): ours. */
+    if (fresh && first && !weft__claim(first, 0))
+        abort();
     return first;
 }
 
@@ -102,8 +109,6 @@ static weft_task_t *lane_pop(weft__worker_t *w, weft__lane_t *in)
 weft_task_t *weft__inject_pop(weft__worker_t *w, bool fresh_first)
 {
     weft__inject_t *in = &w->sched->inject;
-    weft__lane_t *a = fresh_first ? &in->fresh : &in->woken;
-    weft__lane_t *b = fresh_first ? &in->woken : &in->fresh;
-    weft_task_t *t = lane_pop(w, a);
-    return t ? t : lane_pop(w, b);
+    weft_task_t *t = lane_pop(w, fresh_first ? &in->fresh : &in->woken, fresh_first);
+    return t ? t : lane_pop(w, fresh_first ? &in->woken : &in->fresh, !fresh_first);
 }

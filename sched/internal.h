@@ -15,11 +15,15 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
 #define WEFT_CACHELINE 64
 #define WEFT_DEFAULT_STACK (64 * 1024)
+/* weft calls a task may make in one run slice without having to wait
+ * before it yields (Tokio's budget: see weft__budget_spend). */
+#define WEFT_BUDGET 128
 
 typedef struct weft__worker weft__worker_t;
 typedef struct weft__fiber weft__fiber_t;
@@ -118,12 +122,20 @@ typedef struct weft__timer {
 } weft__timer_t;
 
 /*
- * A task's state word: its reference count and four flags, so that
+ * A task's state word: its reference count and five flags, so that
  * finishing a task nobody waits on (set DONE, drop the scheduler's
  * reference) is one atomic operation, and so that a cancel request and the
  * task's end are decided by one word.  LOCK guards waiter_list while an
  * awaiter adds itself; WAITERS says one ever did; CANCEL is a cancel
- * request not yet delivered.
+ * request not yet delivered; STARTED says who runs it was decided.
+ *
+ * Claiming.  A task not started sits in a deque or the injector's fresh
+ * lane, and whoever takes it from there (the owner's pop, a thief's
+ * steal) or its awaiter, wherever it sits in the awaiter's own deque,
+ * claims it by setting STARTED with one CAS (weft__claim): only the winner
+ * runs it.  An awaiter that claims a task still in its deque leaves the
+ * entry there with a reference of its own; whoever later pops or steals
+ * that entry finds STARTED, drops the entry and that reference.
  *
  * The cancel protocol.  Every change of CANCEL or DONE is one atomic
  * operation on this word, so a request and the end are ordered:
@@ -141,8 +153,8 @@ typedef struct weft__timer {
  *   !CANCEL        forward refused (the target   CANCEL         the same
  *                  had finished): taken back
  *   CANCEL         weft_uncancel to zero         !CANCEL        the task
- *   CANCEL, never  picked to run                 DONE, rc =     its worker
- *   started                                      ECANCELED
+ *   CANCEL, never  claimed to run (CAS of        DONE, rc =     its claimer
+ *   started        STARTED)                      ECANCELED
  *   !DONE          finish with rc (CAS)          DONE, !CANCEL; the finisher
  *                                                rc = ECANCELED
  *                                                if CANCEL and rc == 0
@@ -159,8 +171,9 @@ typedef struct weft__timer {
 #define WEFT_TS_LOCK ((uint64_t)2)
 #define WEFT_TS_WAITERS ((uint64_t)4)
 #define WEFT_TS_CANCEL ((uint64_t)8)
-#define WEFT_TS_REF ((uint64_t)16)
-#define WEFT_TS_REFS(s) ((s) >> 4)
+#define WEFT_TS_STARTED ((uint64_t)16)
+#define WEFT_TS_REF ((uint64_t)32)
+#define WEFT_TS_REFS(s) ((s) >> 5)
 
 struct weft_task {
     /* Hot: spawn, run, await, finish. */
@@ -187,7 +200,11 @@ struct weft_task {
     void *wait_obj;                 /* WEFT_WAIT_OBJ: the object */
     weft_task_t *awaiting;          /* the task it awaits (cancel forwards) */
     weft_task_t *inline_parent;     /* the awaiter it runs inline under */
-    weft_task_t *yield_next;        /* its worker's list of yielded tasks */
+    weft_task_t *local_next;        /* its worker's yield or resume list */
+    weft__worker_t *home;           /* the worker it runs on once started */
+    weft__worker_t *queued_on;      /* the worker whose deque it was pushed
+                                     * on, NULL in the injector (owner only) */
+    bool migrate;                   /* WEFT_MIGRATE: may resume anywhere */
     bool inline_marked;             /* counted as waiting on its inline child */
 
     /* The task's timer (sleeps, waits with a timeout); sched/timer.c.  It
@@ -240,8 +257,15 @@ typedef struct weft__probe {
     void *pcs[32];              /* WEFT_UNWIND_FRAMES */
 } weft__probe_t;
 
+/* A worker-local FIFO of tasks, linked through local_next. */
+typedef struct weft__fifo {
+    weft_task_t *head, *tail;
+} weft__fifo_t;
+
 struct weft__worker {
     weft__deque_t deque;
+    /* Started tasks woken by other threads: they resume only here. */
+    _Alignas(WEFT_CACHELINE) weft__mpsc_t inbox;
     _Alignas(WEFT_CACHELINE) _Atomic(weft_task_t *) next; /* just woken */
     _Alignas(WEFT_CACHELINE) struct weft_sched *sched;
     unsigned index;
@@ -253,8 +277,9 @@ struct weft__worker {
     weft__ctx_t thread_ctx;     /* the worker thread's own stack */
     weft__post_fn post;         /* runs after the next switch, on this thread */
     void *post_arg;
-    weft_task_t *yield_head;    /* tasks that yielded, oldest first */
-    weft_task_t *yield_tail;
+    weft__fifo_t yielded;       /* tasks that yielded, oldest first */
+    weft__fifo_t resumed;       /* woken tasks of this worker, oldest first */
+    unsigned budget;            /* weft calls left in the running slice */
     weft_task_t *free_tasks;    /* task free list (qnode links) */
     unsigned nfree_tasks;
     weft__fiber_t *free_fibers; /* stack pool */
@@ -262,6 +287,7 @@ struct weft__worker {
     uint64_t id_next, id_end;   /* block of task ids */
     bool spinning;
     bool idle;                  /* on the idle list (under park lock) */
+    _Atomic bool parked;        /* about to sleep or asleep (park.c) */
     _Atomic bool woken_spinning;/* set by a waker that counted us spinning */
     struct ck_ec32 ec;          /* parking */
     pthread_t thread;
@@ -328,6 +354,11 @@ struct weft_sched {
     _Atomic uint64_t sockets_open;       /* io_net.c: made, not yet ended */
     _Atomic uint64_t blocking_in_flight; /* io_blocking.c: start to wake-up */
     _Atomic uint64_t lookups_in_flight;  /* io_net.c: resolve records alive */
+    /* weft_config_t's thread hooks (api/runtime.c runs them). */
+    weft_thread_fn on_thread_start;
+    weft_thread_fn on_thread_stop;
+    void *hook_arg;
+    _Atomic uint32_t threads_started;    /* threads past their start hook */
 };
 
 /* ---- worker.c ------------------------------------------------------------ */
@@ -336,10 +367,11 @@ int weft__workers_start(struct weft_sched *s);
 void weft__workers_join(struct weft_sched *s);
 void weft__ready(weft_task_t *t);
 void weft__push_local(weft__worker_t *w, weft_task_t *t);
+void weft__requeue(weft__worker_t *w, weft_task_t *t);
 void weft__suspend(weft__worker_t *w, weft__post_fn post, void *arg);
 void weft__run_inline(weft__worker_t *w, weft_task_t *t);
 void weft__finish(weft__worker_t *w, weft_task_t *t, int rc, void *result);
-weft_task_t *weft__take_for_inline(weft__worker_t *w, weft_task_t *t);
+bool weft__claim_for_inline(weft__worker_t *w, weft_task_t *t);
 int weft__yield(weft__worker_t *w);
 int weft__wait_begin(weft_task_t *self, const weft__wait_ops_t *ops, void *obj);
 int weft__wait_suspend(weft__worker_t *w, weft_task_t *self);
@@ -368,9 +400,26 @@ void weft__park_notify(struct weft_sched *s);
 void weft__park_notify_local(struct weft_sched *s);
 void weft__park_wait(weft__worker_t *w);
 void weft__park_wake_all(struct weft_sched *s);
+void weft__park_wake_home(weft__worker_t *w);
 int weft__work_visible(struct weft_sched *s);
 void weft__futex_wait(_Atomic uint32_t *addr, uint32_t val);
 void weft__futex_wake(_Atomic uint32_t *addr);
+
+/* ---- cpus.c: the default worker count, pinning ------------------------------ */
+int weft__default_workers(unsigned *workers); /* 0, or WEFT_EINVAL: bad WEFT_WORKERS */
+unsigned weft__cpus_available(void);          /* affinity lowered to the cgroup quota */
+unsigned weft__affinity_cpus(void);           /* the calling thread's; 0 if unknown */
+int weft__pin_self(unsigned k);               /* to the k-th CPU of its mask, wrapping */
+/* The parts, given text and paths (the tests feed them their own). */
+int weft__cpu_max_parse(const char *text, unsigned *cpus); /* 1 limit, 0 none, -1 bad */
+int weft__cgroup_path_parse(const char *text, char *path, size_t cap); /* 0 or -1 */
+unsigned weft__cgroup_cpu_limit(const char *proc_cgroup, const char *root); /* 0 = none */
+int weft__workers_env_parse(const char *text, unsigned *workers); /* 0 or WEFT_EINVAL */
+
+/* ---- api/runtime.c: run on each worker thread (index) and the I/O thread
+ * (WEFT_IO_THREAD) as it starts and as it ends ---------------------------- */
+void weft__thread_begin(struct weft_sched *s, unsigned index);
+void weft__thread_end(struct weft_sched *s, unsigned index);
 
 /* ---- stack.c --------------------------------------------------------------- */
 int weft__stacks_init(struct weft_sched *s);
@@ -457,6 +506,12 @@ int weft__cancel(weft_task_t *t); /* weft_cancel without the debug check */
 void weft__set_last_error(int rc);
 size_t weft__task_name_into(weft_task_t *t, char *buf, size_t cap);
 
+/* The task whose qnode n is (injector, inbox). */
+static inline weft_task_t *weft__task_of_qnode(weft__mpsc_node_t *n)
+{
+    return (weft_task_t *)((char *)n - offsetof(weft_task_t, qnode));
+}
+
 #define WEFT_LIKELY(x) __builtin_expect(!!(x), 1)
 #define WEFT_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
@@ -527,6 +582,37 @@ static inline weft_task_t *weft__running(weft__worker_t **wp)
     weft__worker_t *w = weft__self();
     *wp = w;
     return w ? w->current : NULL;
+}
+
+/*
+ * A cooperative budget, as Tokio's: a task whose reads, writes, accepts,
+ * channel operations and awaits of finished tasks keep succeeding at once
+ * never reaches a suspension point, and would keep its worker for good
+ * (a connection whose next request is always there already).  Each such
+ * call spends one unit of the slice's budget, reset whenever the worker
+ * switches to a task; the call that spends the last yields after it has
+ * done its work (not a cancellation point: its result stands).
+ */
+static inline void weft__budget_spend(weft__worker_t *w)
+{
+    if (WEFT_UNLIKELY(--w->budget == 0)) {
+        w->budget = WEFT_BUDGET;
+        weft__yield(w);
+    }
+}
+
+/* Claims t for running (see the state word); extra adds references in the
+ * same step.  Acquire: pairs with the release of the task's creation. */
+static inline bool weft__claim(weft_task_t *t, uint64_t extra)
+{
+    uint64_t s = atomic_load_explicit(&t->state, memory_order_relaxed);
+    do {
+        if (s & WEFT_TS_STARTED)
+            return false;
+    } while (!atomic_compare_exchange_weak_explicit(&t->state, &s, (s | WEFT_TS_STARTED) + extra,
+                                                    memory_order_acquire,
+                                                    memory_order_relaxed));
+    return true;
 }
 
 static inline int weft__task_is_done(const weft_task_t *t)

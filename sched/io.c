@@ -213,7 +213,9 @@ static void *io_main(void *arg)
     weft__io_t *io = arg;
     /* Timer slack (50 us by default) would add itself to every sleep. */
     prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+    weft__thread_begin(io->sched, WEFT_IO_THREAD);
     uv_run(&io->loop, UV_RUN_DEFAULT);
+    weft__thread_end(io->sched, WEFT_IO_THREAD);
     return NULL;
 }
 

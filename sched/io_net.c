@@ -1,8 +1,9 @@
 /*
- * io_net.c - sockets' readiness and the system calls on their fds: one
- * edge-triggered epoll set per scheduler, watched by the I/O thread through
- * a uv_poll, name resolution with uv_getaddrinfo, and the end of sockets
- * (at weft_close and at weft_stop).
+ * io_net.c - the table of socket records that handles name, sockets'
+ * readiness and the system calls on their fds: one edge-triggered epoll
+ * set per scheduler, watched by the I/O thread through a uv_poll, name
+ * resolution with uv_getaddrinfo, and the end of sockets (at weft_close
+ * and at weft_stop).
  *
  * The design is Go's netpoller.  Every socket is non-blocking and is
  * registered once, when it is made, for both directions with EPOLLET: a
@@ -22,9 +23,17 @@
  * costs neither.  It is Linux's epoll; kqueue's EV_CLEAR would give the
  * same shape elsewhere.
  *
- * Lifetime: the epoll set hands the I/O thread bare pointers to sockets,
- * so a socket's memory is freed only by the I/O thread, between batches;
- * its fd is closed (which takes it out of the set) before that.
+ * Lifetime.  A socket's record is a slot of one process-wide table
+ * (below), never freed while any scheduler has a poller: a handle that
+ * outlives its socket still finds the slot, sees another generation or the
+ * CLOSED bit, and gets UV_EBADF.  A socket's fd and read buffer end when
+ * it is closed and the last operation under way has left (api/net.c); the
+ * slot goes back to the table on the I/O thread, between batches of
+ * edges, because the epoll set hands that thread bare slot pointers: the
+ * fd is closed (which takes it out of the set) before, so no batch taken
+ * after names the slot, and one taken before is finished before the
+ * inbox is read.  A slot reused for a new socket thus never gets an edge
+ * of the old one.
  */
 #include "sched/fault.h"
 #include "sched/io_net.h"
@@ -43,6 +52,7 @@
 _Static_assert(UV_EBADF == WEFT__UV_EBADF, "libuv's EBADF");
 _Static_assert(UV_EBUSY == WEFT__UV_EBUSY, "libuv's EBUSY");
 _Static_assert(UV_EAGAIN == WEFT__UV_EAGAIN, "libuv's EAGAIN");
+_Static_assert(UV_EMFILE == WEFT__UV_EMFILE, "libuv's EMFILE");
 
 #define WEFT_NET_EVENTS 128 /* edges taken per epoll_wait */
 
@@ -54,13 +64,14 @@ struct weft__net {
     uv_poll_t poll;             /* I/O thread: watches epfd */
     bool polling;               /* I/O thread: poll was started */
     pthread_mutex_t lock;       /* guards live */
-    weft_sock_t *live;          /* sockets not yet ended, for weft_stop */
+    weft__sock_t *live;         /* sockets not yet ended, for weft_stop */
     weft__net_t *next;          /* the registry's list */
     weft__io_req_t start_req;   /* starts the poll on the I/O thread */
     struct epoll_event events[WEFT_NET_EVENTS]; /* I/O thread */
 };
 
-/* Pollers by I/O thread: internal.h's scheduler has no field for ours. */
+/* Pollers by I/O thread: internal.h's scheduler has no field for ours.
+ * The table of sockets lives while this list is not empty. */
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static weft__net_t *registry;
 
@@ -76,7 +87,7 @@ static WEFT_NOINLINE int sys_error(void)
     return uv_translate_sys_error(errno);
 }
 
-ssize_t WEFT_NOINLINE weft__net_recv(weft_sock_t *s, void *buf, size_t len)
+ssize_t WEFT_NOINLINE weft__net_recv(weft__sock_t *s, void *buf, size_t len)
 {
     ssize_t n;
     do
@@ -85,7 +96,7 @@ ssize_t WEFT_NOINLINE weft__net_recv(weft_sock_t *s, void *buf, size_t len)
     return n >= 0 ? n : sys_error();
 }
 
-ssize_t WEFT_NOINLINE weft__net_send(weft_sock_t *s, const void *buf, size_t len)
+ssize_t WEFT_NOINLINE weft__net_send(weft__sock_t *s, const void *buf, size_t len)
 {
     ssize_t n;
     do
@@ -141,31 +152,156 @@ done:
     return rc;
 }
 
-/* A socket's record, zero-filled; plain free() undoes it until sock_new
- * has taken it. */
-static weft_sock_t *sock_alloc(void)
+/* ---- the table of sockets -----------------------------------------------
+ *
+ * Every socket's record is a slot here, named by handles (io_net.h).  The
+ * table is an array of chunks, chunk k of WEFT_SOCK_BASE << k slots, made
+ * as sockets need them and published with a release store, so that
+ * weft__sock_of finds a slot with no lock; and a list of free slots, first
+ * in first out, under table_lock.  Only a socket's making and its end take
+ * that lock, never a read or a write.
+ *
+ * Invariants:
+ *  - a slot's memory, lock and index last as long as the table;
+ *  - a slot that is free or on its way back to the list (end_req queued)
+ *    has CLOSED set and no operation bit, under the generation of its last
+ *    socket: every handle gets UV_EBADF from it, and nobody writes to it
+ *    but the I/O thread that gives it back;
+ *  - sock_new gives a taken slot the next generation (never 0; after
+ *    WEFT_SOCK_GEN_MAX comes 1), so the handles of its earlier sockets no
+ *    longer match it.  A handle could name a later socket only once its
+ *    slot has been reused WEFT_SOCK_GEN_MAX times (2^40 - 1 with 64-bit
+ *    pointers) after its close; the list, first in first out, spreads the
+ *    reuse over every free slot;
+ *  - the table goes with the last poller, at the weft_stop of the last
+ *    scheduler that has sockets: no handle is usable after that anyway.
+ */
+_Atomic(weft__sock_t *) weft__sock_chunks[WEFT_SOCK_CHUNKS];
+
+static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER; /* guards the three below */
+static unsigned table_chunks;               /* chunks made */
+static weft__sock_t *free_head, *free_tail; /* free slots, the longest free first */
+
+/* table_lock held. */
+static void free_push(weft__sock_t *s)
 {
-    return weft__fault_inject("socket") ? NULL : calloc(1, sizeof(weft_sock_t));
+    s->free_next = NULL;
+    if (free_tail)
+        free_tail->free_next = s;
+    else
+        free_head = s;
+    free_tail = s;
+}
+
+/* Makes the next chunk and frees its slots; table_lock held. */
+static int table_grow(void)
+{
+    unsigned k = table_chunks;
+    if (k == WEFT_SOCK_CHUNKS)
+        return WEFT__UV_EMFILE; /* every index names an open socket */
+    size_t n = (size_t)WEFT_SOCK_BASE << k;
+    weft__sock_t *c = weft__fault_inject("socket table") ? NULL : calloc(n, sizeof *c);
+    if (!c)
+        return WEFT_ENOMEM;
+    uintptr_t base = (((uintptr_t)1 << k) - 1) * WEFT_SOCK_BASE;
+    for (size_t i = 0; i < n; i++) {
+        c[i].index = (uint32_t)(base + i);
+        c[i].fd = -1;
+        atomic_init(&c[i].state, WEFT_SOCK_CLOSED); /* generation 0: no handle's */
+        pthread_mutex_init(&c[i].lock, NULL);
+        free_push(&c[i]);
+    }
+    /* Release: pairs with weft__sock_of's acquire; whoever finds the chunk
+     * finds its slots as made above. */
+    atomic_store_explicit(&weft__sock_chunks[k], c, memory_order_release);
+    table_chunks = k + 1;
+    return 0;
+}
+
+/* A free slot in *out: CLOSED, under its last socket's generation. */
+static int slot_take(weft__sock_t **out)
+{
+    int rc = 0;
+    pthread_mutex_lock(&table_lock);
+    if (!free_head && (rc = table_grow()) != 0)
+        goto done;
+    *out = free_head;
+    free_head = free_head->free_next;
+    if (!free_head)
+        free_tail = NULL;
+done:
+    pthread_mutex_unlock(&table_lock);
+    return rc;
+}
+
+/* Gives s back to the table: its socket has ended, or it never had one. */
+static void slot_put(weft__sock_t *s)
+{
+    pthread_mutex_lock(&table_lock);
+    free_push(s);
+    pthread_mutex_unlock(&table_lock);
+}
+
+/* Frees the table.  registry_lock held and no poller left: every slot is
+ * free, and no handle may be used any more. */
+static void table_free(void)
+{
+    pthread_mutex_lock(&table_lock);
+    for (unsigned k = 0; k < table_chunks; k++) {
+        /* Relaxed, both: the chunk is ours (table_lock), and no lookup may
+         * run from here on (weft_stop's rule), so the store orders nothing. */
+        weft__sock_t *c = atomic_load_explicit(&weft__sock_chunks[k], memory_order_relaxed);
+        atomic_store_explicit(&weft__sock_chunks[k], NULL, memory_order_relaxed);
+        for (size_t i = 0; i < (size_t)WEFT_SOCK_BASE << k; i++)
+            pthread_mutex_destroy(&c[i].lock);
+        free(c);
+    }
+    table_chunks = 0;
+    free_head = free_tail = NULL;
+    pthread_mutex_unlock(&table_lock);
+}
+
+/* What a socket leaves in its slot, cleared for the next one. */
+static void sock_clear(weft__sock_t *s)
+{
+    free(s->rbuf);
+    s->rbuf = NULL;
+    s->rpos = s->rend = 0;
+    s->fd = -1;
+    s->net = NULL;
+    pthread_mutex_lock(&s->lock);
+    s->waiter[0] = s->waiter[1] = NULL;
+    s->ready[0] = s->ready[1] = false;
+    pthread_mutex_unlock(&s->lock);
 }
 
 /* A socket for fd (which it owns from here, on failure too), registered
- * with the poller; s is its record (taken from here, on failure too), or
- * NULL to make one. */
-static int sock_new(weft__net_t *net, weft_sock_t *s, int fd, bool listener, weft_sock_t **out)
+ * with the poller, in slot s (taken from here, on failure too; NULL to
+ * take one).  bits: WEFT_SOCK_LISTENER for a listener, and the operations
+ * already under way (a connect's WRITING).  On success *out is s under
+ * its new generation. */
+static int sock_new(weft__net_t *net, weft__sock_t *s, int fd, uintptr_t bits, int port,
+                    weft__sock_t **out)
 {
     int rc;
-    if (!s && !(s = sock_alloc())) {
-        rc = WEFT_ENOMEM;
-        goto fail_alloc;
-    }
+    if (!s && (rc = slot_take(&s)) != 0)
+        goto fail_take;
+    /* Relaxed: the slot is ours since slot_take (table_lock); stale
+     * handles only read the state. */
+    uintptr_t gen =
+        WEFT_SOCK_GEN(atomic_load_explicit(&s->state, memory_order_relaxed)) % WEFT_SOCK_GEN_MAX + 1;
+    atomic_store_explicit(&s->state, gen << WEFT_SOCK_FLAG_BITS | bits, memory_order_relaxed);
+    /* Release: pairs with the acquire fence of weft_tcp_port (api/net.c),
+     * which reads the port, then the generation: one that read a port
+     * stored from here on sees this generation, not its handle's. */
+    atomic_thread_fence(memory_order_release);
+    atomic_store_explicit(&s->port, port, memory_order_relaxed);
     s->fd = fd;
-    s->listener = listener;
     s->net = net;
     /* Relaxed: sockets_open is a count for weft_stats; it orders nothing. */
     atomic_fetch_add_explicit(&net->sched->sockets_open, 1, memory_order_relaxed);
-    atomic_init(&s->use, 0);
-    pthread_mutex_init(&s->lock, NULL);
     pthread_mutex_lock(&net->lock);
+    s->prev = NULL;
     s->next = net->live;
     if (net->live)
         net->live->prev = s;
@@ -183,10 +319,13 @@ static int sock_new(weft__net_t *net, weft_sock_t *s, int fd, bool listener, wef
     return 0;
 
 fail_add:
-    atomic_store_explicit(&s->use, WEFT_SOCK_CLOSED, memory_order_relaxed);
-    weft__net_release(s); /* closes fd; the I/O thread frees s */
+    /* Relaxed: nobody else has s yet. */
+    atomic_store_explicit(&s->state,
+                          gen << WEFT_SOCK_FLAG_BITS | (bits & WEFT_SOCK_LISTENER) | WEFT_SOCK_CLOSED,
+                          memory_order_relaxed);
+    weft__net_release(s); /* closes fd; the I/O thread gives s back */
     return rc;
-fail_alloc:
+fail_take:
     close(fd);
     return rc;
 }
@@ -209,7 +348,7 @@ static void on_epoll(uv_poll_t *poll, int status, int events)
     do {
         n = epoll_wait(net->epfd, net->events, WEFT_NET_EVENTS, 0);
         for (int i = 0; i < n; i++) {
-            weft_sock_t *s = net->events[i].data.ptr;
+            weft__sock_t *s = net->events[i].data.ptr;
             uint32_t e = net->events[i].events;
             /* An error or a hang-up ends waits both ways: the next call
              * reports it. */
@@ -234,7 +373,7 @@ static void on_epoll(uv_poll_t *poll, int status, int events)
 
 static void interrupt_dir(weft_task_t *t, int d)
 {
-    weft_sock_t *s = t->wait_obj;
+    weft__sock_t *s = t->wait_obj;
     pthread_mutex_lock(&s->lock);
     bool mine = s->waiter[d] == t;
     if (mine)
@@ -261,13 +400,14 @@ static const weft__wait_ops_t wait_ops[] = {
     [WEFT_SW_CONNECT] = {interrupt_write, "socket connect"},
 };
 
-int weft__net_wait(weft_task_t *self, weft_sock_t *s, enum weft__sock_wait what)
+int weft__net_wait(weft_task_t *self, weft__sock_t *s, enum weft__sock_wait what)
 {
     int d = what == WEFT_SW_READ || what == WEFT_SW_ACCEPT ? 0 : 1;
     int rc = 0;
     pthread_mutex_lock(&s->lock);
-    /* Relaxed: weft_close sets CLOSED before it takes this lock. */
-    if (atomic_load_explicit(&s->use, memory_order_relaxed) & WEFT_SOCK_CLOSED) {
+    /* Relaxed: weft_close sets CLOSED before it takes this lock (it takes
+     * it whenever an operation, ours, is under way). */
+    if (atomic_load_explicit(&s->state, memory_order_relaxed) & WEFT_SOCK_CLOSED) {
         rc = WEFT__UV_EBADF;
         goto unlock;
     }
@@ -286,7 +426,7 @@ unlock:
     return rc;
 }
 
-void weft__net_wake_closed(weft_sock_t *s)
+void weft__net_wake_closed(weft__sock_t *s)
 {
     pthread_mutex_lock(&s->lock);
     weft_task_t *w[2] = {s->waiter[0], s->waiter[1]};
@@ -299,20 +439,16 @@ void weft__net_wake_closed(weft_sock_t *s)
 
 /* ---- the end of a socket ---------------------------------------------- */
 
-static void sock_free(weft_sock_t *s)
-{
-    pthread_mutex_destroy(&s->lock);
-    free(s->rbuf);
-    free(s);
-}
-
-static void sock_free_call(weft__io_t *io, weft__io_req_t *req)
+/* I/O thread, after the batch that may have named s: gives s back. */
+static void sock_end_call(weft__io_t *io, weft__io_req_t *req)
 {
     (void)io;
-    sock_free((weft_sock_t *)((char *)req - offsetof(weft_sock_t, free_req)));
+    weft__sock_t *s = (weft__sock_t *)((char *)req - offsetof(weft__sock_t, end_req));
+    sock_clear(s);
+    slot_put(s);
 }
 
-void weft__net_release(weft_sock_t *s)
+void weft__net_release(weft__sock_t *s)
 {
     weft__net_t *net = s->net;
     /* Closing takes the fd out of the set: no batch taken from here on
@@ -327,7 +463,7 @@ void weft__net_release(weft_sock_t *s)
     if (s->next)
         s->next->prev = s->prev;
     pthread_mutex_unlock(&net->lock);
-    weft__io_call(net->io, &s->free_req, sock_free_call);
+    weft__io_call(net->io, &s->end_req, sock_end_call);
 }
 
 static void on_poll_closed(uv_handle_t *h)
@@ -345,19 +481,32 @@ void weft__net_stop(weft__io_t *io)
     while (*p && (*p)->io != io)
         p = &(*p)->next;
     weft__net_t *net = *p;
-    if (net)
-        *p = net->next;
+    if (!net)
+        goto unlock;
+    /* Every task has finished: what is left open, nobody will close.  Its
+     * slots go back while the poller is still listed, so that another
+     * scheduler's stop cannot free the table under them. */
+    weft__sock_t *s = net->live;
+    while (s) {
+        weft__sock_t *next = s->next;
+        close(s->fd);
+        /* Relaxed: no task is left to race with; a handle kept past
+         * weft_stop sees CLOSED (until the table goes, below). */
+        uintptr_t st = atomic_load_explicit(&s->state, memory_order_relaxed);
+        atomic_store_explicit(&s->state, (st & ~(uintptr_t)WEFT_SOCK_OPS) | WEFT_SOCK_CLOSED,
+                              memory_order_relaxed);
+        sock_clear(s);
+        slot_put(s);
+        s = next;
+    }
+    net->live = NULL;
+    *p = net->next;
+    if (!registry)
+        table_free();
+unlock:
     pthread_mutex_unlock(&registry_lock);
     if (!net)
         return;
-    /* Every task has finished: what is left open, nobody will close. */
-    weft_sock_t *s = net->live;
-    while (s) {
-        weft_sock_t *next = s->next;
-        close(s->fd);
-        sock_free(s);
-        s = next;
-    }
     if (net->polling) {
         uv_close((uv_handle_t *)&net->poll, on_poll_closed);
     } else {
@@ -610,7 +759,7 @@ static WEFT_NOINLINE int bind_listen(int fd, const struct sockaddr_storage *ss, 
 }
 
 int weft__net_listen_at(struct weft_sched *sc, const weft__addrs_t *a, size_t i, int backlog,
-                        weft_sock_t **out)
+                        weft__sock_t **out)
 {
     weft__net_t *net;
     int rc = net_of(sc, &net);
@@ -626,11 +775,7 @@ int weft__net_listen_at(struct weft_sched *sc, const weft__addrs_t *a, size_t i,
         close(fd);
         return rc;
     }
-    int port = rc;
-    rc = sock_new(net, NULL, fd, true, out);
-    if (rc == 0)
-        (*out)->port = port;
-    return rc;
+    return sock_new(net, NULL, fd, WEFT_SOCK_LISTENER, rc, out);
 }
 
 static void no_delay(int fd)
@@ -664,7 +809,7 @@ static WEFT_NOINLINE int connect_result(int fd)
     return errno == ENOTCONN ? UV_EAGAIN : sys_error();
 }
 
-int weft__net_connect_at(weft_task_t *self, const weft__addrs_t *a, size_t i, weft_sock_t **out)
+int weft__net_connect_at(weft_task_t *self, const weft__addrs_t *a, size_t i, weft__sock_t **out)
 {
     weft__net_t *net;
     int rc = net_of(self->sched, &net);
@@ -679,12 +824,11 @@ int weft__net_connect_at(weft_task_t *self, const weft__addrs_t *a, size_t i, we
         close(fd);
         return rc;
     }
-    weft_sock_t *s;
-    rc = sock_new(net, NULL, fd, false, &s);
+    /* WRITING is held while connecting; nobody else has s yet. */
+    weft__sock_t *s;
+    rc = sock_new(net, NULL, fd, WEFT_SOCK_WRITING, 0, &s);
     if (rc != 0)
         return rc;
-    /* Held while connecting; nobody else has s yet. */
-    atomic_store_explicit(&s->use, WEFT_SOCK_WRITING, memory_order_relaxed);
     while ((rc = connect_result(fd)) == UV_EAGAIN) {
         rc = weft__net_wait(self, s, WEFT_SW_CONNECT);
         if (rc != 0)
@@ -693,14 +837,18 @@ int weft__net_connect_at(weft_task_t *self, const weft__addrs_t *a, size_t i, we
     if (rc == 0)
         rc = local_port(fd);
     if (rc < 0) {
-        atomic_store_explicit(&s->use, WEFT_SOCK_CLOSED, memory_order_relaxed);
+        /* Relaxed: s is still nobody else's. */
+        uintptr_t st = atomic_load_explicit(&s->state, memory_order_relaxed);
+        atomic_store_explicit(&s->state, (st & ~(uintptr_t)WEFT_SOCK_WRITING) | WEFT_SOCK_CLOSED,
+                              memory_order_relaxed);
         weft__net_release(s);
         return rc;
     }
-    s->port = rc;
-    /* Release: a task that gets s from us (through a channel, say) sees
-     * it complete; its acquire is the handover's. */
-    atomic_store_explicit(&s->use, 0, memory_order_release);
+    atomic_store_explicit(&s->port, rc, memory_order_relaxed); /* after sock_new's fence */
+    /* Release: pairs with the acquire of the first operation's op_enter
+     * (api/net.c), which then sees the socket complete, wherever the
+     * handle went meanwhile. */
+    atomic_fetch_and_explicit(&s->state, ~(uintptr_t)WEFT_SOCK_WRITING, memory_order_release);
     *out = s;
     return 0;
 }
@@ -714,20 +862,27 @@ static WEFT_NOINLINE int accept_fd(int lfd)
     return fd >= 0 ? fd : sys_error();
 }
 
-int weft__net_accept_one(weft_sock_t *l, weft_sock_t **spare, weft_sock_t **out)
+int weft__net_accept_one(weft__sock_t *l, weft__sock_t **spare, weft__sock_t **out)
 {
-    /* The record first: a connection taken from the kernel must never be
+    /* The slot first: a connection taken from the kernel must never be
      * dropped for want of one. */
-    if (!*spare && !(*spare = sock_alloc()))
-        return WEFT_ENOMEM;
+    if (!*spare) {
+        int rc = slot_take(spare);
+        if (rc != 0)
+            return rc;
+    }
     int fd = accept_fd(l->fd);
     if (fd < 0)
         return fd;
     no_delay(fd);
-    weft_sock_t *s = *spare;
+    weft__sock_t *s = *spare;
     *spare = NULL;
-    int rc = sock_new(l->net, s, fd, false, out);
-    if (rc == 0)
-        (*out)->port = l->port;
-    return rc;
+    /* Relaxed: the listener's port was set before its handle was ours. */
+    return sock_new(l->net, s, fd, 0, atomic_load_explicit(&l->port, memory_order_relaxed), out);
+}
+
+void weft__net_spare_put(weft__sock_t *spare)
+{
+    if (spare)
+        slot_put(spare);
 }

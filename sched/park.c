@@ -24,6 +24,11 @@
  * parked worker also looks at the queues again on its own, 1 ms after it
  * parks and then at growing intervals (ck_ec's backoff with a predicate).
  * The miss can only happen as it parks; later pushes see it idle.
+ *
+ * A started task resumes only on its own worker (worker.c), so a wake-up
+ * from elsewhere goes to that worker's inbox and wakes that worker, if it
+ * is parked (weft__park_wake_home), with the same store-load pattern over
+ * its `parked` flag.
  */
 #include "sched/fault.h"
 #include "sched/internal.h"
@@ -102,8 +107,7 @@ int weft__work_visible(struct weft_sched *s)
         return 1;
     for (unsigned i = 0; i < s->nworkers; i++) {
         weft__worker_t *v = &s->workers[i];
-        if (weft__deque_nonempty(&v->deque) ||
-            atomic_load_explicit(&v->next, memory_order_acquire))
+        if (weft__deque_nonempty(&v->deque))
             return 1;
     }
     return 0;
@@ -139,6 +143,16 @@ void weft__park_notify(struct weft_sched *s)
     ck_ec32_inc(&w->ec, &ec_mode);
 }
 
+void weft__park_wake_home(weft__worker_t *w)
+{
+    /* seq_cst fence: the push to w's inbox is ordered before the load of
+     * parked (pairs with the fence in weft__park_wait): either w sees the
+     * task in its last look or we see it parked. */
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(&w->parked, memory_order_relaxed))
+        ck_ec32_inc(&w->ec, &ec_mode);
+}
+
 void weft__park_notify_local(struct weft_sched *s)
 {
     if (atomic_load_explicit(&s->park.nidle, memory_order_relaxed) != 0 &&
@@ -146,12 +160,20 @@ void weft__park_notify_local(struct weft_sched *s)
         weft__park_notify(s);
 }
 
+/* What a parking worker must not sleep through: shared work, its own
+ * inbox, or the end. */
+static int nothing_to_sleep_through(weft__worker_t *w)
+{
+    struct weft_sched *s = w->sched;
+    return weft__work_visible(s) || !weft__mpsc_empty(&w->inbox) ||
+           atomic_load_explicit(&s->exiting, memory_order_acquire);
+}
+
 /* Ends a parked wait early when work showed up that woke nobody. */
 static int park_pred(const struct ck_ec_wait_state *st, struct timespec *deadline)
 {
     (void)deadline;
-    struct weft_sched *s = st->data;
-    return weft__work_visible(s) || atomic_load_explicit(&s->exiting, memory_order_acquire);
+    return nothing_to_sleep_through(st->data);
 }
 
 static void unlist(weft__park_t *p, weft__worker_t *w)
@@ -176,23 +198,26 @@ void weft__park_wait(weft__worker_t *w)
     w->idle = true;
     atomic_fetch_add_explicit(&p->nidle, 1, memory_order_relaxed);
     pthread_mutex_unlock(&p->lock);
+    atomic_store_explicit(&w->parked, true, memory_order_relaxed);
     /* seq_cst fence: our idleness before our last look at the queues
-     * (pairs with the fence in weft__park_notify). */
+     * (pairs with the fences in weft__park_notify and
+     * weft__park_wake_home). */
     atomic_thread_fence(memory_order_seq_cst);
-    if (weft__work_visible(s) || atomic_load_explicit(&s->exiting, memory_order_acquire)) {
+    if (nothing_to_sleep_through(w)) {
         pthread_mutex_lock(&p->lock);
         if (w->idle)
             unlist(p, w);
         pthread_mutex_unlock(&p->lock);
     } else {
         weft__stat_inc(&w->n_park);
-        ck_ec32_wait_pred(&w->ec, &ec_mode, seen, park_pred, s, NULL);
+        ck_ec32_wait_pred(&w->ec, &ec_mode, seen, park_pred, w, NULL);
         weft__stat_inc(&w->n_wake);
         pthread_mutex_lock(&p->lock);
         if (w->idle) /* woken for exit, not by a notify */
             unlist(p, w);
         pthread_mutex_unlock(&p->lock);
     }
+    atomic_store_explicit(&w->parked, false, memory_order_relaxed);
     if (atomic_exchange_explicit(&w->woken_spinning, false, memory_order_relaxed))
         w->spinning = true;
 }

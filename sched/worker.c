@@ -3,12 +3,26 @@
  * stacks, suspension and wake-up, running an awaited child inline, and
  * stealing.
  *
- * Scheduling order on a worker: every 61st decision the injector first (so
- * tasks woken from other threads never starve); then the "next" slot (a task
- * this worker just woke, for message-passing latency; capped at
- * WEFT_NEXT_CAP runs in a row so it cannot starve the deque); then the own
- * deque (LIFO); then the injector; then, spinning, steal from random
- * victims; then park (park.c).
+ * Tasks stay home: a task that has started runs only on the worker it
+ * started on (marl's rule), because C code keeps thread-local addresses
+ * across calls (gcc computes &errno once per function: glibc declares
+ * __errno_location const).  Only tasks that have not started are stolen
+ * (the deque and the injector's fresh lane hold nothing else); a started
+ * task woken by another thread goes to its home worker's inbox, and that
+ * worker is woken if it is parked.  A task spawned with WEFT_MIGRATE
+ * promised not to keep such addresses and may resume anywhere.
+ *
+ * Scheduling order on a worker: the "next" slot (a task this worker just
+ * woke, for message-passing latency; capped at WEFT_NEXT_CAP runs in a row);
+ * then the woken tasks of this worker, its own and those from its inbox, in
+ * the order they were woken, so that a woken task never waits behind tasks
+ * that have not started; then the own deque (LIFO, tasks not started);
+ * then tasks that yielded; then the injector; then, spinning, steal from
+ * random victims; then park (park.c).  Every WEFT_FAIR_EVERY decisions a
+ * fairness check comes first, taking from the sources the order above may
+ * starve — the yielded tasks, the injector, the oldest end of the deque —
+ * in turn, so each is reached within a bounded number of decisions
+ * whatever else is queued (fair_take).
  *
  * Switching: a task that suspends picks the next task itself and switches
  * straight to it; only when nothing is runnable locally does it switch to
@@ -25,8 +39,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define WEFT_INJECT_EVERY 61 /* decisions between forced injector checks */
-#define WEFT_OLDEST_EVERY (WEFT_INJECT_EVERY * 64) /* ... and own-deque FIFO takes */
+#define WEFT_FAIR_EVERY 61 /* decisions between fairness checks */
+#define WEFT_OLDEST_ROUND 64 /* fairness checks between takes of the oldest */
 #define WEFT_NEXT_CAP 16     /* runs in a row from the next slot */
 #define WEFT_STEAL_ROUNDS 4
 
@@ -67,81 +81,181 @@ static uint32_t next_random(weft__worker_t *w)
 
 /* ---- run queues ---------------------------------------------------------- */
 
+/* A deque entry taken by its worker or a thief: its task, claimed, or
+ * NULL when an awaiter claimed the task before (the entry's reference is
+ * then dropped). */
+static weft_task_t *claim_entry(weft_task_t *t)
+{
+    if (weft__claim(t, 0))
+        return t;
+    weft__task_unref(t);
+    return NULL;
+}
+
+static weft_task_t *pop_fresh(weft__worker_t *w)
+{
+    weft_task_t *t;
+    while ((t = weft__deque_pop(&w->deque)))
+        if ((t = claim_entry(t)))
+            return t;
+    return NULL;
+}
+
+static weft_task_t *steal_fresh(weft__deque_t *d)
+{
+    weft_task_t *t;
+    while ((t = weft__deque_steal(d)))
+        if ((t = claim_entry(t)))
+            return t;
+    return NULL;
+}
+
+/* Queues a task not started yet on this worker's deque; a full deque
+ * moves its older half to the injector (entries already claimed by their
+ * awaiters are dropped there, so only unclaimed tasks travel). */
 void weft__push_local(weft__worker_t *w, weft_task_t *t)
 {
+    t->queued_on = w;
     while (!weft__deque_push(&w->deque, t)) {
         weft_task_t *half[WEFT_DEQUE_SIZE / 2];
-        int n = weft__deque_take_half(&w->deque, half);
-        for (int i = 0; i + 1 < n; i++)
+        int n = weft__deque_take_half(&w->deque, half), kept = 0;
+        for (int i = 0; i < n; i++) {
+            /* Only this worker's awaiters claim from its deque, and we
+             * are it: a claimed entry here stays claimed. */
+            if (atomic_load_explicit(&half[i]->state, memory_order_relaxed) & WEFT_TS_STARTED) {
+                weft__task_unref(half[i]);
+                continue;
+            }
+            half[i]->queued_on = NULL;
+            half[kept++] = half[i];
+        }
+        for (int i = 0; i + 1 < kept; i++)
             atomic_store_explicit(&half[i]->qnode.next, &half[i + 1]->qnode,
                                   memory_order_relaxed);
-        if (n > 0)
-            weft__inject_push(w->sched, half[0], half[n - 1]);
+        if (kept > 0)
+            weft__inject_push(w->sched, half[0], half[kept - 1]);
     }
     weft__park_notify_local(w->sched);
 }
 
-/* A woken task goes to the next slot; the one it displaces to the deque. */
+static void fifo_push(weft__fifo_t *f, weft_task_t *t)
+{
+    t->local_next = NULL;
+    if (f->tail)
+        f->tail->local_next = t;
+    else
+        f->head = t;
+    f->tail = t;
+}
+
+static weft_task_t *fifo_pop(weft__fifo_t *f)
+{
+    weft_task_t *t = f->head;
+    if (t) {
+        f->head = t->local_next;
+        if (!f->head)
+            f->tail = NULL;
+    }
+    return t;
+}
+
+/* A started task runnable again on this, its home worker; one that may
+ * migrate goes where any worker can take it. */
+void weft__requeue(weft__worker_t *w, weft_task_t *t)
+{
+    if (t->migrate)
+        weft__inject_wake(w->sched, t);
+    else
+        fifo_push(&w->resumed, t);
+}
+
+/* A woken task goes to the next slot; the one it displaces is requeued. */
 static void push_next(weft__worker_t *w, weft_task_t *t)
 {
-    /* acq_rel: release publishes t to a thief that takes the slot with its
-     * own exchange; acquire pairs with the exchange that put old there. */
-    weft_task_t *old = atomic_exchange_explicit(&w->next, t, memory_order_acq_rel);
+    /* Only this worker uses its slot: relaxed. */
+    weft_task_t *old = atomic_exchange_explicit(&w->next, t, memory_order_relaxed);
     if (old)
-        weft__push_local(w, old);
-    else
-        weft__park_notify_local(w->sched);
+        weft__requeue(w, old);
 }
 
 static weft_task_t *take_next(weft__worker_t *w)
 {
     if (atomic_load_explicit(&w->next, memory_order_relaxed) == NULL)
         return NULL;
-    /* Acquire: pairs with the release exchange in push_next. */
-    return atomic_exchange_explicit(&w->next, NULL, memory_order_acq_rel);
+    return atomic_exchange_explicit(&w->next, NULL, memory_order_relaxed);
 }
 
+/* Makes a woken (so started) task runnable where it may run. */
 void weft__ready(weft_task_t *t)
 {
     weft__worker_t *w = weft__self();
-    if (w && w->sched == t->sched)
+    if (!t->migrate) {
+        weft__worker_t *home = t->home;
+        if (w == home) {
+            push_next(w, t);
+        } else {
+            weft__mpsc_push(&home->inbox, &t->qnode);
+            weft__park_wake_home(home);
+        }
+    } else if (w && w->sched == t->sched) {
         push_next(w, t);
-    else
+        weft__park_notify_local(w->sched);
+    } else {
         weft__inject_wake(t->sched, t);
+    }
 }
 
-/* Tasks that yielded wait here, in order, behind everything else local. */
-static weft_task_t *take_yielded(weft__worker_t *w)
+/* The woken tasks of this worker, in the order they were woken: the inbox
+ * joins the local list first. */
+static weft_task_t *take_resumed(weft__worker_t *w)
 {
-    weft_task_t *t = w->yield_head;
-    if (t) {
-        w->yield_head = t->yield_next;
-        if (!w->yield_head)
-            w->yield_tail = NULL;
+    weft__mpsc_node_t *n;
+    while (!weft__mpsc_empty(&w->inbox) && (n = weft__mpsc_pop(&w->inbox)))
+        fifo_push(&w->resumed, weft__task_of_qnode(n));
+    return fifo_pop(&w->resumed);
+}
+
+/*
+ * The fairness check: the sources that the usual order may starve, one
+ * each check in turn, so each is reached within 4 checks: the yielded
+ * tasks; the injector's fresh lane; the newest task not started, which a
+ * stream of wake-ups would keep waiting; the injector's woken lane.  And
+ * every WEFT_OLDEST_ROUND checks the oldest end of our own deque, which
+ * LIFO pops never reach while newer tasks keep coming: rarely, since in
+ * fork-join code it is the biggest subtree, best left for a thief or for
+ * its awaiter to run inline.
+ */
+static weft_task_t *fair_take(weft__worker_t *w)
+{
+    unsigned round = w->tick / WEFT_FAIR_EVERY;
+    weft_task_t *t;
+    if (round % WEFT_OLDEST_ROUND == 0 && (t = steal_fresh(&w->deque)))
+        return t;
+    switch (round % 4) {
+    case 0:
+        return fifo_pop(&w->yielded);
+    case 1:
+        return weft__inject_pop(w, true);
+    case 2:
+        return pop_fresh(w);
+    default:
+        return weft__inject_pop(w, false);
     }
-    return t;
 }
 
 /* The next task from this worker's own queues. */
 static weft_task_t *next_local(weft__worker_t *w)
 {
     weft_task_t *t;
-    if (WEFT_UNLIKELY(++w->tick % WEFT_INJECT_EVERY == 0)) {
-        if ((t = weft__inject_pop(w, true)) || (t = take_yielded(w)))
-            return t;
-        /* The oldest end of our own deque, which LIFO pops never reach
-         * while tasks keep waking each other into the next slot and the
-         * thieves are busy.  Rarely: in fork-join code it is the biggest
-         * subtree, best left for a thief or for its awaiter to run inline. */
-        if (w->tick % WEFT_OLDEST_EVERY == 0 && (t = weft__deque_steal(&w->deque)))
-            return t;
-    }
+    if (WEFT_UNLIKELY(++w->tick % WEFT_FAIR_EVERY == 0) && (t = fair_take(w)))
+        return t;
     if (w->next_streak < WEFT_NEXT_CAP && (t = take_next(w))) {
         w->next_streak++;
         return t;
     }
     w->next_streak = 0;
-    if ((t = weft__deque_pop(&w->deque)) || (t = take_next(w)) || (t = take_yielded(w)))
+    if ((t = take_resumed(w)) || (t = pop_fresh(w)) || (t = take_next(w)) ||
+        (t = fifo_pop(&w->yielded)))
         return t;
     return weft__inject_pop(w, false);
 }
@@ -216,6 +330,8 @@ static void switch_to(weft__worker_t *w, weft__ctx_t *from, weft_task_t *t, int 
     w->fiber = NULL;
     w->current = t;
     if (t) {
+        t->home = w;
+        w->budget = WEFT_BUDGET;
         w->fiber = t->fiber;
         to = &t->fiber->ctx;
         weft__stat_inc(&w->n_switch);
@@ -258,18 +374,13 @@ void weft__suspend(weft__worker_t *w, weft__post_fn post, void *arg)
 static void post_yield(weft__worker_t *w, void *arg)
 {
     weft_task_t *t = arg;
-    /* With workers idle, let them have it; else it waits on this worker,
-     * where queueing costs no atomic operation. */
-    if (atomic_load_explicit(&w->sched->park.nidle, memory_order_relaxed)) {
-        weft__push_local(w, t);
+    /* One that may migrate goes to idle workers, if any; else it waits on
+     * this worker, where queueing costs no atomic operation. */
+    if (t->migrate && atomic_load_explicit(&w->sched->park.nidle, memory_order_relaxed)) {
+        weft__inject_wake(w->sched, t);
         return;
     }
-    t->yield_next = NULL;
-    if (w->yield_tail)
-        w->yield_tail->yield_next = t;
-    else
-        w->yield_head = t;
-    w->yield_tail = t;
+    fifo_push(&w->yielded, t);
 }
 
 int weft__yield(weft__worker_t *w)
@@ -314,6 +425,8 @@ static void fiber_entry(void)
         if (n && !n->fiber && f->pooled && weft__fiber_fits(w->sched, n->stack_size)) {
             f->task = n;
             n->fiber = f;
+            n->home = w;
+            w->budget = WEFT_BUDGET;
             w->current = n;
             weft__stat_inc(&w->n_started);
             if (measuring_slices(w))
@@ -336,6 +449,7 @@ void weft__run_inline(weft__worker_t *w, weft_task_t *t)
         return;
     }
     t->fiber = w->fiber;
+    t->home = w;
     t->inline_parent = parent;
     w->current = t;
     weft__stat_inc(&w->n_inline);
@@ -352,17 +466,20 @@ void weft__run_inline(weft__worker_t *w, weft_task_t *t)
     weft__finish(w, t, rc, result);
 }
 
-weft_task_t *weft__take_for_inline(weft__worker_t *w, weft_task_t *t)
+/*
+ * Claims t, a task the running task awaits, to run it inline on the
+ * awaiter's stack: from the top of this worker's deque (the entry goes),
+ * or from anywhere deeper in it (the entry stays, with a reference, for
+ * whoever pops it to drop).  Not a task that asked for a stack size: the
+ * awaiter's stack may be smaller.
+ */
+bool weft__claim_for_inline(weft__worker_t *w, weft_task_t *t)
 {
-    /* Not a task that asked for a stack size: the awaiter's stack may be
-     * smaller. */
-    if (t->stack_size == 0 && weft__deque_peek(&w->deque) == t &&
-        weft__deque_pop(&w->deque) == t) {
-        if (!t->fiber)
-            return t;
-        weft__push_local(w, t); /* woken, not new: it resumes on its own stack */
-    }
-    return NULL;
+    if (t->stack_size != 0 || t->queued_on != w)
+        return false;
+    if (weft__deque_peek(&w->deque) == t && weft__deque_pop(&w->deque) == t)
+        return claim_entry(t) != NULL;
+    return weft__claim(t, WEFT_TS_REF);
 }
 
 static void wake_waiter(weft__waiter_t *n)
@@ -490,7 +607,7 @@ void weft__arm(weft__worker_t *w, weft_task_t *t)
      * cancel below or the canceller sees us waiting. */
     uint32_t old = atomic_fetch_or_explicit(&t->wstate, WEFT_W_WAITING, memory_order_seq_cst);
     if (old & WEFT_W_WAKE) {
-        weft__push_local(w, t);
+        weft__requeue(w, t);
         return;
     }
     if (weft__cancel_pending(t, memory_order_seq_cst))
@@ -637,10 +754,9 @@ static weft_task_t *steal(weft__worker_t *w)
             if (v == w)
                 continue;
             weft__stat_inc(&w->n_steal_try);
-            weft_task_t *t = weft__deque_steal(&v->deque);
-            /* The victim's next slot only after it had time to run it. */
-            if (!t && round >= WEFT_STEAL_ROUNDS / 2)
-                t = take_next(v);
+            /* Tasks not started (and ones that may migrate) only: the
+             * victim's next slot and woken lists stay its own. */
+            weft_task_t *t = steal_fresh(&v->deque);
             if (t) {
                 weft__stat_inc(&w->n_steal);
                 return t;
@@ -718,6 +834,7 @@ static void *worker_main(void *arg)
     tls_worker = w;
     weft__ctx_init_thread(&w->thread_ctx);
     weft__overflow_handler_install(w);
+    weft__thread_begin(w->sched, w->index); /* pinning, the start hook */
     for (;;) {
         weft_task_t *t = prepare(w, find_work(w));
         if (t) {
@@ -729,6 +846,7 @@ static void *worker_main(void *arg)
         if (atomic_load_explicit(&w->sched->exiting, memory_order_acquire))
             break;
     }
+    weft__thread_end(w->sched, w->index);
     weft__overflow_handler_remove(w);
     tls_worker = NULL;
     return NULL;
@@ -736,6 +854,8 @@ static void *worker_main(void *arg)
 
 int weft__workers_start(struct weft_sched *s)
 {
+    for (unsigned i = 0; i < s->nworkers; i++)
+        weft__mpsc_init(&s->workers[i].inbox);
     unsigned started = 0;
     for (; started < s->nworkers; started++) {
         weft__worker_t *w = &s->workers[started];

@@ -2,9 +2,10 @@
 # scripts/test.sh - builds weft and runs every ctest entry three times:
 # Release (build/release), ThreadSanitizer (build/tsan) and AddressSanitizer
 # with UBSan (build/asan), then the fuzz harness for 60 s (scripts/fuzz.sh,
-# one test).  It goes on through all of them when one fails and ends with
-# one line "N passed, M failed" summed over them; its exit code is non-zero
-# if anything failed (a build that fails counts as one).
+# one test), then the aarch64 cross build under qemu (build/aarch64,
+# scripts/test-aarch64.sh).  It goes on through all of them when one fails
+# and ends with one line "N passed, M failed" summed over them; its exit
+# code is non-zero if anything failed (a build that fails counts as one).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -56,6 +57,21 @@ echo "=== fuzz (build/fuzz) ==="
 if bash scripts/fuzz.sh 60; then
     passed=$((passed + 1))
 else
+    failed=$((failed + 1))
+fi
+
+# The aarch64 cross build, every ctest entry under qemu-aarch64 (about four
+# minutes, scripts/test-aarch64.sh); its closing "N passed, M failed" adds in.
+echo "=== aarch64 under qemu (build/aarch64) ==="
+out=$(mktemp)
+bash scripts/test-aarch64.sh | tee "$out"
+counts=$(tail -n 1 "$out")
+rm -f "$out"
+if [[ $counts =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+    passed=$((passed + BASH_REMATCH[1]))
+    failed=$((failed + BASH_REMATCH[2]))
+else
+    echo "test.sh: aarch64: no counts from scripts/test-aarch64.sh" >&2
     failed=$((failed + 1))
 fi
 

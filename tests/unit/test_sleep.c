@@ -318,7 +318,11 @@ static int undelivered_cancel(void *arg, void **result)
             CHECK(!"weft_spawn returned NULL");
             return weft_last_error();
         }
-        wait_for_flag(&b.started);
+        /* Spin, not sleep: t never suspends, and a started task resumes
+         * only on its own worker, so we must not share one with it (the
+         * other worker takes t from our deque). */
+        while (!atomic_load(&b.started))
+            ;
         CHECK_EQ(weft_cancel(t), 1);
         atomic_store(&b.cancelled, 1);
         CHECK_EQ(weft_await(t, NULL), want[i]);

@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -106,6 +107,17 @@ static void test_steal(void **state)
 
 static atomic_int oldest_ran;
 
+/* Tasks that keep sleeping 1 ms until the oldest has run: their wake-ups
+ * keep the worker's other queues busy at every fairness check. */
+static int sleep_loop(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    while (!atomic_load(&oldest_ran))
+        weft_sleep(1);
+    return 0;
+}
+
 static int oldest(void *arg, void **result)
 {
     (void)arg;
@@ -146,7 +158,16 @@ static int ponger(void *arg, void **result)
  * it displaces onto the near end, where the worker pops it straight back. */
 static int starve_main(void *arg, void **result)
 {
-    (void)arg;
+    int nsleepers = *(int *)arg;
+    atomic_store(&oldest_ran, 0);
+    /* The sleepers start first (our own sleep lets them), so their
+     * wake-ups come all along; then the oldest, then the pairs. */
+    weft_task_t **sleepers = calloc((size_t)nsleepers + 1, sizeof *sleepers);
+    CHECK(sleepers != NULL);
+    for (int i = 0; i < nsleepers; i++)
+        CHECK((sleepers[i] = weft_spawn(sleep_loop, NULL)) != NULL);
+    if (nsleepers)
+        weft_sleep(5);
     weft_task_t *first = weft_spawn(oldest, NULL);
     weft_chan_t *ch[PAIRS][2];
     weft_task_t *p[PAIRS], *q[PAIRS];
@@ -172,6 +193,11 @@ static int starve_main(void *arg, void **result)
     }
     CHECK_EQ(weft_await(first, NULL), 0);
     weft_task_release(first);
+    for (int i = 0; i < nsleepers; i++) {
+        CHECK_EQ(weft_await(sleepers[i], NULL), 0);
+        weft_task_release(sleepers[i]);
+    }
+    free(sleepers);
     printf("the oldest task ran after at most %ld round trips of a pair\n", most);
     *result = (void *)(intptr_t)most;
     return 0;
@@ -181,10 +207,13 @@ static void test_oldest_task_runs_while_newer_ones_keep_waking_each_other(void *
 {
     (void)state;
     weft_config_t cfg = {.workers = 1};
-    void *most = NULL;
-    assert_int_equal(weft_run(&cfg, starve_main, NULL, &most), 0);
-    assert_no_check_failures();
-    assert_true((intptr_t)most < BOUND);
+    /* Alone, and with 5,000 tasks waking from 1 ms sleeps all along. */
+    for (int nsleepers = 0; nsleepers <= 5000; nsleepers += 5000) {
+        void *most = NULL;
+        assert_int_equal(weft_run(&cfg, starve_main, &nsleepers, &most), 0);
+        assert_no_check_failures();
+        assert_true((intptr_t)most < BOUND);
+    }
 }
 
 int main(void)
