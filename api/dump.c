@@ -141,6 +141,11 @@ int weft_dump(FILE *f)
     struct weft_sched *s = weft__caller_sched();
     if (!f || !s)
         return WEFT_EINVAL;
+    return weft__dump_sched(s, f);
+}
+
+int weft__dump_sched(struct weft_sched *s, FILE *f)
+{
     struct dump d = {.f = f};
     fprintf(f, "weft: live tasks\n");
     weft__task_foreach_live(s, dump_one, &d);

@@ -9,6 +9,7 @@
 
 #include <stdio.h>
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -192,6 +193,16 @@ static uint64_t unfinished(weft_sched_t *s)
     return n;
 }
 
+/* How long weft_stop waits before it says what for: WEFT_STOP_REPORT_MS
+ * (0: never), default 5 s. */
+static double stop_report_ms(void)
+{
+    const char *v = getenv("WEFT_STOP_REPORT_MS");
+    char *end;
+    double ms = v && *v ? strtod(v, &end) : 5000;
+    return v && *v && (*end != '\0' || ms < 0) ? 5000 : ms;
+}
+
 int weft_stop(weft_sched_t *s)
 {
     if (!s)
@@ -209,10 +220,21 @@ int weft_stop(weft_sched_t *s)
      * already under way and wait for every task to finish. */
     weft__task_foreach_live(s, cancel_live, NULL);
     struct timespec pause = {0, 20000};
+    double waited_ms = 0, report_ms = stop_report_ms();
     while (unfinished(s) != 0) {
         nanosleep(&pause, NULL);
+        waited_ms += pause.tv_nsec / 1e6;
         if (pause.tv_nsec < 1000000)
             pause.tv_nsec *= 2;
+        if (report_ms > 0 && waited_ms >= report_ms) {
+            /* Once: a task that ignores its cancel (a loop that never
+             * reaches a suspension point, a blocking call) is named. */
+            report_ms = 0;
+            fprintf(stderr, "weft_stop: still waiting after %.0f ms for %" PRIu64
+                            " task(s) to finish:\n",
+                    waited_ms, weft__tasks_live(s));
+            weft__dump_sched(s, stderr);
+        }
     }
     weft__workers_join(s);
     weft__io_stop(s);

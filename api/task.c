@@ -90,7 +90,8 @@ weft_task_t *weft__task_new(struct weft_sched *s, weft__worker_t *w, weft_fn fn,
     t->inline_parent = NULL;
     t->inline_marked = false;
     t->home = NULL;
-    t->queued_on = NULL;
+    atomic_store_explicit(&t->queued_on, NULL, memory_order_relaxed);
+    t->scopes = NULL;
     t->migrate = opts && (opts->flags & WEFT_MIGRATE);
     t->id = next_id(s, w);
     t->parent_id = w && w->current ? w->current->id : 0;

@@ -3,10 +3,19 @@
  * task that opened the scope, and at exit tells its own cancel from one
  * that came from elsewhere by the task's cancel-request count, as
  * CPython's timeouts.py does.
+ *
+ * Nothing of a scope outlives its task: the task keeps its open scopes in
+ * a list, and a task that ends with one still open (an error path that
+ * forgot weft_timeout_exit) has it disarmed and freed at its end, before
+ * the record can be reused by another task the timer would then cancel.
+ * WEFT_DEBUG_CHECKS reports that end with the task's name and the scope's
+ * entry site.
  */
 #include "sched/fault.h"
 #include "sched/internal.h"
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 struct weft_timeout {
@@ -17,6 +26,8 @@ struct weft_timeout {
     _Atomic int expired;   /* the timer fired and cancelled the task:
                             * EXPIRED, or NO_ROOM when the I/O thread had
                             * no room to keep its deadline */
+    weft_timeout_t *outer; /* the task's scope opened before this one */
+    void *site;            /* the return address of weft_timeout_enter */
 };
 
 enum { EXPIRED = 1, NO_ROOM = 2 };
@@ -55,6 +66,9 @@ weft_timeout_t *weft_timeout_enter(int64_t ms)
     h->cancelling_before = atomic_load_explicit(&self->cancel_requests, memory_order_relaxed);
     h->taken_before = atomic_load_explicit(&self->cancels_taken, memory_order_relaxed);
     atomic_init(&h->expired, 0);
+    h->site = __builtin_return_address(0);
+    h->outer = self->scopes;
+    self->scopes = h;
     if (ms != WEFT_FOREVER)
         weft__timer_arm(&h->timer, weft__deadline_after(ms));
     return h;
@@ -86,6 +100,12 @@ int weft_timeout_exit(weft_timeout_t *h)
     int expired = atomic_load_explicit(&h->expired, memory_order_relaxed);
     int before = h->cancelling_before;
     uint32_t taken_before = h->taken_before;
+    for (weft_timeout_t **p = &self->scopes; *p; p = &(*p)->outer) {
+        if (*p == h) {
+            *p = h->outer;
+            break;
+        }
+    }
     weft__timer_retire(&h->timer); /* h is the I/O thread's to free now */
     if (!expired)
         return 0;
@@ -99,4 +119,24 @@ int weft_timeout_exit(weft_timeout_t *h)
     if (left > before)
         return WEFT_ECANCELED;
     return expired == NO_ROOM ? WEFT_ENOMEM : WEFT_ETIMEDOUT;
+}
+
+/* t ends with scopes still open: each is disarmed (after which its expiry
+ * has either not happened or is complete, so it cancels nobody else) and
+ * handed to the I/O thread to free. */
+void weft__timeouts_end(weft_task_t *t)
+{
+    while (t->scopes) {
+        weft_timeout_t *h = t->scopes;
+        t->scopes = h->outer;
+#ifdef WEFT_DEBUG_CHECKS
+        char name[64];
+        weft__task_name_into(t, name, sizeof name);
+        fprintf(stderr, "weft: task '%s' (#%" PRIu64 ") ended with a timeout scope open, "
+                        "entered at:\n", name, t->id);
+        weft__print_frames(stderr, &h->site, 1);
+#endif
+        weft__timer_disarm(&h->timer);
+        weft__timer_retire(&h->timer);
+    }
 }

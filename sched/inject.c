@@ -84,7 +84,7 @@ static weft_task_t *lane_pop(weft__worker_t *w, weft__lane_t *in, bool fresh)
         if (used >= WEFT_DEQUE_SIZE / 2 || !(n = weft__mpsc_pop(&in->q)))
             break;
         weft_task_t *t = weft__task_of_qnode(n);
-        t->queued_on = w;
+        atomic_store_explicit(&t->queued_on, w, memory_order_relaxed);
         weft__deque_push(&w->deque, t);
         moved++;
     }

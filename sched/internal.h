@@ -202,8 +202,9 @@ struct weft_task {
     weft_task_t *inline_parent;     /* the awaiter it runs inline under */
     weft_task_t *local_next;        /* its worker's yield or resume list */
     weft__worker_t *home;           /* the worker it runs on once started */
-    weft__worker_t *queued_on;      /* the worker whose deque it was pushed
-                                     * on, NULL in the injector (owner only) */
+    struct weft_timeout *scopes;    /* open timeout scopes, innermost first */
+    _Atomic(weft__worker_t *) queued_on; /* the worker whose deque it was
+                                     * pushed on, NULL in the injector */
     bool migrate;                   /* WEFT_MIGRATE: may resume anywhere */
     bool inline_marked;             /* counted as waiting on its inline child */
 
@@ -492,6 +493,7 @@ int weft__unwind_saved(const weft__fiber_t *f, void **out, int max);
 /* ---- api/dump.c ---------------------------------------------------------- */
 void weft__dump_signal_start(struct weft_sched *s);
 void weft__print_frames(FILE *f, void *const *pcs, int n);
+int weft__dump_sched(struct weft_sched *s, FILE *f);
 bool weft__task_try_ref(weft_task_t *t);
 void weft__dump_signal_stop(struct weft_sched *s);
 
@@ -503,6 +505,7 @@ weft_task_t *weft__task_new(struct weft_sched *s, weft__worker_t *w, weft_fn fn,
                             const weft_spawn_opts_t *opts, void *spawn_site);
 void weft__task_unref(weft_task_t *t);
 int weft__cancel(weft_task_t *t); /* weft_cancel without the debug check */
+void weft__timeouts_end(weft_task_t *t); /* api/timeout.c: scopes left open */
 void weft__set_last_error(int rc);
 size_t weft__task_name_into(weft_task_t *t, char *buf, size_t cap);
 

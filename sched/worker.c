@@ -115,7 +115,7 @@ static weft_task_t *steal_fresh(weft__deque_t *d)
  * awaiters are dropped there, so only unclaimed tasks travel). */
 void weft__push_local(weft__worker_t *w, weft_task_t *t)
 {
-    t->queued_on = w;
+    atomic_store_explicit(&t->queued_on, w, memory_order_relaxed);
     while (!weft__deque_push(&w->deque, t)) {
         weft_task_t *half[WEFT_DEQUE_SIZE / 2];
         int n = weft__deque_take_half(&w->deque, half), kept = 0;
@@ -126,7 +126,7 @@ void weft__push_local(weft__worker_t *w, weft_task_t *t)
                 weft__task_unref(half[i]);
                 continue;
             }
-            half[i]->queued_on = NULL;
+            atomic_store_explicit(&half[i]->queued_on, NULL, memory_order_relaxed);
             half[kept++] = half[i];
         }
         for (int i = 0; i + 1 < kept; i++)
@@ -413,6 +413,8 @@ static void fiber_entry(void)
         void *result = NULL;
         int rc = t->fn(t->arg, &result);
         weft__stack_check(f, t); /* before another task inherits the stack */
+        if (WEFT_UNLIKELY(t->scopes != NULL))
+            weft__timeouts_end(t);
         w = weft__self();
         weft__finish(w, t, rc, result);
         /* A task that never ran takes this stack over where it stands:
@@ -459,6 +461,8 @@ void weft__run_inline(weft__worker_t *w, weft_task_t *t)
     void *result = NULL;
     int rc = t->fn(t->arg, &result);
     weft__stack_check(t->fiber, t); /* name the child, not its awaiter */
+    if (WEFT_UNLIKELY(t->scopes != NULL))
+        weft__timeouts_end(t);
     w = weft__self();
     w->current = parent;
     if (measuring_slices(w))
@@ -475,7 +479,10 @@ void weft__run_inline(weft__worker_t *w, weft_task_t *t)
  */
 bool weft__claim_for_inline(weft__worker_t *w, weft_task_t *t)
 {
-    if (t->stack_size != 0 || t->queued_on != w)
+    /* Relaxed: only w itself writes w here, so reading w means w wrote
+     * it; any other value, however stale, only means "not ours".  The
+     * claim's CAS decides the rest. */
+    if (t->stack_size != 0 || atomic_load_explicit(&t->queued_on, memory_order_relaxed) != w)
         return false;
     if (weft__deque_peek(&w->deque) == t && weft__deque_pop(&w->deque) == t)
         return claim_entry(t) != NULL;

@@ -290,6 +290,56 @@ static void test_timeout_null_is_einval_outside_task_eperm(void **state)
     sem_run(2, bad, NULL, 0);
 }
 
+/* ---- a scope left open ends with its task ------------------------------- */
+
+/* Returns on an "error path" with its 50 ms scope still open. */
+static int leave_scope_open(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    CHECK(weft_timeout_enter(50) != NULL);
+    return MY_ERROR;
+}
+
+static int scope_leakers_and_sleepers(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    enum { N = 100 };
+    weft_task_t *t[N];
+    for (int i = 0; i < N; i++)
+        CHECK((t[i] = weft_spawn(leave_scope_open, NULL)) != NULL);
+    for (int i = 0; i < N; i++) {
+        CHECK_EQ(weft_await(t[i], NULL), MY_ERROR);
+        weft_task_release(t[i]);
+    }
+    /* Their records go to these sleepers, which outlive the 50 ms: the
+     * scopes must cancel none of them. */
+    struct job j[N];
+    memset(j, 0, sizeof j);
+    for (int i = 0; i < N; i++) {
+        j[i].sleep_ms = 200;
+        t[i] = spawn_job(&j[i]);
+    }
+    for (int i = 0; i < N; i++) {
+        CHECK_EQ(weft_await(t[i], NULL), 0);
+        CHECK_EQ(atomic_load(&j[i].sleep_rc), 0);
+        weft_task_release(t[i]);
+    }
+    /* No timer of theirs is left behind. */
+    weft_stats_t st;
+    CHECK_EQ(weft_stats(&st), 0);
+    CHECK_EQ(st.timers_armed, 0);
+    return 0;
+}
+
+static void test_scope_left_open_ends_with_its_task(void **state)
+{
+    (void)state;
+    for (unsigned workers = 1; workers <= 2; workers++)
+        sem_run(workers, scope_leakers_and_sleepers, NULL, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -303,6 +353,7 @@ int main(void)
         cmocka_unit_test(test_timeout_nonpositive_expires_at_once),
         cmocka_unit_test(test_timeout_reschedule_moves_deadline_einval_once_expired),
         cmocka_unit_test(test_timeout_null_is_einval_outside_task_eperm),
+        cmocka_unit_test(test_scope_left_open_ends_with_its_task),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

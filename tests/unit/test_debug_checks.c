@@ -361,6 +361,47 @@ static void test_correct_use_passes(void **state)
     assert_no_check_failures();
 }
 
+/* ---- a timeout scope left open is reported at its task's end ------------ */
+
+static int scope_left_open(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    return weft_timeout_enter(50) ? 0 : weft_last_error();
+}
+
+static int leave_scope_in_named_task(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    weft_task_t *t = weft_spawn_opts(scope_left_open, NULL, &(weft_spawn_opts_t){.name = "forgetful"});
+    if (!t)
+        return weft_last_error();
+    int rc = weft_await(t, NULL);
+    weft_task_release(t);
+    return rc;
+}
+
+static void scope_in_child(const void *arg)
+{
+    (void)arg;
+    exit(in_task(leave_scope_in_named_task, NULL) == 0 ? 0 : 1);
+}
+
+static void test_scope_left_open_is_reported(void **state)
+{
+    (void)state;
+    int status = 0;
+    char *out = run_in_child(scope_in_child, NULL, &status);
+    printf("--- child's stderr ---\n%s--- end ---\n", out);
+    const char *at = strstr(out, "weft: task 'forgetful' (#");
+    int found = at && strstr(at, "ended with a timeout scope open, entered at:") != NULL;
+    free(out);
+    assert_true(found);
+    assert_true(WIFEXITED(status)); /* reported, not fatal: the scope is freed */
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -373,6 +414,7 @@ int main(void)
         cmocka_unit_test(test_other_calls_after_release_abort),
         cmocka_unit_test(test_release_twice_aborts),
         cmocka_unit_test(test_correct_use_passes),
+        cmocka_unit_test(test_scope_left_open_is_reported),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

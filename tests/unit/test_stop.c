@@ -1,9 +1,10 @@
 /*
  * test_stop.c - unit tests of weft_stop: it cancels every sleeping task
  * (each sees WEFT_ECANCELED) instead of waiting for its timer, it stops an
- * idle scheduler, and a scheduler can be started and stopped many times.
+ * idle scheduler, and a scheduler can be started and stopped many times;
+ * one that cannot finish prints what it waits for.
  */
-#define _POSIX_C_SOURCE 200809L /* POSIX calls under -std=c11 */
+#define _GNU_SOURCE /* POSIX calls and setenv under -std=c11 */
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,7 +15,13 @@
 #include <stdio.h>
 #include <time.h>
 
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "check.h"
+#include "death.h"
 #include "weft.h"
 
 /*
@@ -141,6 +148,84 @@ static void test_start_stop_repeatedly(void **state)
     }
 }
 
+/* ---- a stop that cannot finish says what it waits for -------------------- */
+
+/* In the child, stderr goes through this pipe: a thread copies it on and
+ * raises `reported` when weft_stop's report has come. */
+static int report_pipe[2];
+static atomic_int reported;
+
+static void *copy_stderr(void *arg)
+{
+    int out = (int)(intptr_t)arg;
+    char buf[4096], seen[8192] = "";
+    size_t len = 0;
+    ssize_t n;
+    while ((n = read(report_pipe[0], buf, sizeof buf)) > 0) {
+        if (write(out, buf, (size_t)n) != n)
+            break;
+        size_t room = sizeof seen - 1 - len, take = (size_t)n < room ? (size_t)n : room;
+        memcpy(seen + len, buf, take);
+        len += take;
+        seen[len] = '\0';
+        if (strstr(seen, "'stubborn'"))
+            atomic_store(&reported, 1);
+    }
+    return NULL;
+}
+
+/* Ignores its cancel: no suspension point until the report is out. */
+static atomic_int stubborn_started;
+
+static int stubborn(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    atomic_store(&stubborn_started, 1);
+    double start = now_ms();
+    while (!atomic_load(&reported) && now_ms() - start < 60000)
+        ;
+    return 0;
+}
+
+static void stop_that_waits(const void *arg)
+{
+    (void)arg;
+    setenv("WEFT_STOP_REPORT_MS", "100", 1);
+    int out = dup(2);
+    if (pipe(report_pipe) != 0)
+        _exit(4);
+    dup2(report_pipe[1], 2);
+    close(report_pipe[1]);
+    pthread_t th;
+    pthread_create(&th, NULL, copy_stderr, (void *)(intptr_t)out);
+    weft_sched_t *s = weft_start(&(weft_config_t){.workers = 2});
+    weft_task_t *t = s ? weft_submit(s, stubborn, NULL) : NULL;
+    if (t)
+        weft_task_set_name(t, "stubborn");
+    while (t && !atomic_load(&stubborn_started)) /* the stop must find it running */
+        ;
+    weft_task_release(t);
+    int rc = s ? weft_stop(s) : -1;
+    fflush(stderr);
+    dup2(out, 2);
+    close(report_pipe[0]);
+    _exit(rc == 0 && atomic_load(&reported) ? 0 : 5);
+}
+
+static void test_stop_that_cannot_finish_says_what_it_waits_for(void **state)
+{
+    (void)state;
+    int status = 0;
+    char *out = run_in_child(stop_that_waits, NULL, &status);
+    printf("--- child's stderr ---\n%s--- end ---\n", out);
+    int found = strstr(out, "weft_stop: still waiting after") && strstr(out, "'stubborn'");
+    free(out);
+    assert_true(found);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -148,6 +233,7 @@ int main(void)
         cmocka_unit_test(test_start_stop_repeatedly),
         cmocka_unit_test(test_stop_spawned_sleepers),
         cmocka_unit_test(test_stop_submitted_sleepers),
+        cmocka_unit_test(test_stop_that_cannot_finish_says_what_it_waits_for),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
