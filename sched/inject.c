@@ -1,14 +1,16 @@
 /*
- * inject.c - the injector: the shared queue for tasks made runnable by
- * threads that own no deque (the I/O thread, foreign threads) and for the
- * overflow of full deques.
+ * inject.c - the injector: the shared queue for tasks any worker may run:
+ * tasks not started yet (submitted from outside, or the overflow of full
+ * deques) and started tasks spawned with WEFT_MIGRATE that were woken or
+ * yielded.  Started tasks without it go to their own worker's inbox
+ * (worker.c), never here.
  *
  * Two lanes, woken tasks and fresh ones (see weft__inject_pop).  Producers
  * never lock: a push is one atomic exchange (mpsc.h), so foreign
  * submitters do not queue behind each other on a lock.  Consumers are the
  * workers; they take turns through a try-lock (a worker that finds it taken
- * goes on with other sources), and a worker that gets the lock moves a batch
- * into its own deque, where the others can steal it.
+ * goes on with other sources), and a worker that gets the fresh lane's lock
+ * moves a batch into its own deque, where the others can steal it.
  */
 #include "sched/internal.h"
 

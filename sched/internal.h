@@ -314,8 +314,8 @@ typedef struct weft__lane {
 } weft__lane_t;
 
 typedef struct weft__inject {
-    weft__lane_t woken; /* tasks woken by the I/O thread or other threads */
-    weft__lane_t fresh; /* submitted tasks and deque overflow */
+    weft__lane_t woken; /* started WEFT_MIGRATE tasks, woken or yielded */
+    weft__lane_t fresh; /* tasks not started: submitted, deque overflow */
 } weft__inject_t;
 
 typedef struct weft__stackpool {
