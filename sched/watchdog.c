@@ -54,10 +54,11 @@ static void on_probe(int signo, siginfo_t *info, void *uc_arg)
     /* A signal that comes after its question timed out must not rewrite
      * the fields while the watchdog reads the answer to a later one: each
      * question is taken up once.  Handlers run one at a time on this
-     * thread, so `taken` needs no atomics.  Relaxed: the signal sent for
-     * this question is ordered after the store of `asked` by pthread_kill;
-     * a stale read only makes a late handler skip. */
-    uint32_t q = atomic_load_explicit(&p->asked, memory_order_relaxed);
+     * thread, so `taken` needs no atomics.  Acquire: pairs with the
+     * watchdog's release store of `asked`, so our writes below come after
+     * its reads of the answer to the previous question; a stale read only
+     * makes a late handler skip. */
+    uint32_t q = atomic_load_explicit(&p->asked, memory_order_acquire);
     if (q == p->taken)
         return;
     p->taken = q;
@@ -99,11 +100,11 @@ static uint64_t progress_of(weft__worker_t *w)
 /* Asks worker w what it runs; false if it did not answer in time. */
 static bool probe(weft__worker_t *w)
 {
-    /* Only this thread writes `asked`.  Relaxed: pthread_kill orders the
-     * store before the handler, which runs on the worker after the signal
-     * is sent. */
+    /* Only this thread writes `asked`.  Release: the handler that takes
+     * this question up (acquire) writes the fields after we are done
+     * reading the previous answer (report). */
     uint32_t q = atomic_load_explicit(&w->probe.asked, memory_order_relaxed) + 1;
-    atomic_store_explicit(&w->probe.asked, q, memory_order_relaxed);
+    atomic_store_explicit(&w->probe.asked, q, memory_order_release);
     if (pthread_kill(w->thread, WEFT_WATCHDOG_SIGNAL) != 0)
         return false;
     for (int i = 0; i < 1000; i++) { /* a second at most */

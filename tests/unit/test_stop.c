@@ -208,8 +208,8 @@ static void stop_that_waits(const void *arg)
     weft_task_release(t);
     int rc = s ? weft_stop(s) : -1;
     fflush(stderr);
-    dup2(out, 2);
-    close(report_pipe[0]);
+    dup2(out, 2); /* the pipe's last write end: the copier reads its end */
+    pthread_join(th, NULL);
     _exit(rc == 0 && atomic_load(&reported) ? 0 : 5);
 }
 
