@@ -19,6 +19,7 @@ void __sanitizer_start_switch_fiber(void **fake_stack_save, const void *bottom,
                                     size_t size);
 void __sanitizer_finish_switch_fiber(void *fake_stack_save,
                                      const void **bottom_old, size_t *size_old);
+void __asan_unpoison_memory_region(void const volatile *addr, size_t size);
 #endif
 
 #ifdef WEFT_CORO_UCONTEXT
@@ -99,6 +100,12 @@ void weft__ctx_make(weft__ctx_t *c, void *lo, size_t size, void (*entry)(void))
      * fresh fiber, or its shadow call stack grows with every reuse. */
     weft__ctx_destroy(c);
     weft__ctx_create(c);
+#endif
+#if defined(WEFT_ASAN)
+    /* The same for ASan: the redzones of those frames stay poisoned, and
+     * code that is not instrumented (libc, libuv) and so does not rewrite
+     * the shadow of its own frames would be reported for writing there. */
+    __asan_unpoison_memory_region(lo, size);
 #endif
     weft__ctx_arch_make(c, lo, size, entry);
 }
